@@ -1,0 +1,88 @@
+"""Training configuration: one frozen dataclass, and CLI flags generated from its fields
+(and from ``ModelConfig``'s), so there is exactly one place where options are defined."""
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+
+from .diffaug import validate_policy
+from .losses import LOSSES
+from .models import ModelConfig
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str = ""  # folder or .zip of cat photos
+    out: str = "runs/catgan"  # run folder: checkpoint, samples, metrics
+    epochs: int = 25
+    steps: int = 0  # >0 overrides --epochs; one step = d_steps D updates + g_steps G updates
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    loss: str = "bce"  # bce | hinge | rals (rals diverged with a BatchNorm D in our probe; see README)
+    real_label: float = 1.0  # <1: one-sided soft labels (the study used 0.9), bce only
+    label_noise: float = 0.0  # fraction of D targets flipped, bce only
+    d_steps: int = 1  # D updates per step (the study's D/G balance)
+    g_steps: int = 1  # G updates per step
+    ema_decay: float = 0.999  # EMA of G's weights; the exported generator is the EMA one
+    diffaug: str = ""  # DiffAugment policy, e.g. "color,translation"
+    flip: bool = True  # random horizontal flips of real images
+    limit: int = 0  # use only the first N images (0 = all)
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "bf16"  # bf16 autocast on CPU/CUDA; fp16 (+GradScaler) on CUDA only
+    channels_last: bool = True
+    log_every: int = 10
+    sample_every: int = 500
+    ckpt_every: int = 1000
+    grid_size: int = 64  # images in the fixed-noise sample grid
+    cache_dir: str = ""  # decoded-dataset cache (default ~/.cache/catgan)
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"--loss must be one of {LOSSES}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {PRECISIONS}")
+        if self.device not in DEVICES:
+            raise ValueError(f"--device must be one of {DEVICES}")
+        validate_policy(self.diffaug)
+        for name in ("batch_size", "d_steps", "g_steps", "log_every", "sample_every", "ckpt_every", "grid_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
+        if self.epochs < 1 and self.steps < 1:
+            raise ValueError("set --epochs or --steps to at least 1")
+        if not 0 < self.real_label <= 1 or not 0 <= self.label_noise < 0.5:
+            raise ValueError("--real-label must be in (0, 1] and --label-noise in [0, 0.5)")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("--ema-decay must be in [0, 1)")
+
+
+ALIASES = {"img_size": ["--size"]}  # the brief's `--size {32,64}`
+CHOICES = {"arch": ("gan", "dcgan"), "img_size": (32, 64), "loss": LOSSES,
+           "precision": PRECISIONS, "device": DEVICES}
+
+
+def add_dataclass_args(parser: argparse.ArgumentParser, cls) -> None:
+    """One ``--flag`` per dataclass field, typed and defaulted from the field."""
+    group = parser.add_argument_group(cls.__name__)
+    for f in fields(cls):
+        flags = [f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, [])]
+        if f.type in (bool, "bool"):
+            group.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            typ = {"int": int, "float": float, "str": str}.get(f.type, f.type)
+            group.add_argument(*flags, dest=f.name, type=typ, default=f.default, choices=CHOICES.get(f.name),
+                               metavar=None if f.name in CHOICES else f.name.upper())
+
+
+def from_args(cls, args: argparse.Namespace):
+    return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+
+def run_config_json(model: ModelConfig, train: TrainConfig) -> str:
+    return json.dumps({"model": dataclasses.asdict(model), "train": dataclasses.asdict(train)}, indent=2)

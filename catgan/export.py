@@ -1,0 +1,57 @@
+"""Releases: the EMA generator of a run as a weights folder (config.json, model.safetensors,
+README.md model card, samples.png). The same folder layout is pushed to / pulled from the Hub."""
+import copy
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from .card import render_card
+from .checkpoint import load_checkpoint
+from .images import make_grid
+from .models import HubModel, ModelConfig, build_generator
+
+
+def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: bool = False) -> Path:
+    """Export ``run_dir``'s EMA generator to ``out_dir``."""
+    run_dir = Path(run_dir)
+    state = load_checkpoint(run_dir)
+    generator = build_generator(ModelConfig(**state["model_config"]))
+    generator.load_state_dict(state["ema"])
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"steps": state["step"]}
+    gif = run_dir / "evolution.gif"
+    return save_generator(generator, out_dir, fp16=fp16, train_config=state["train_config"], summary=summary,
+                          extra_files=(gif,) if gif.exists() else ())
+
+
+def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: bool = False,
+                   train_config: dict | None = None, summary: dict | None = None, metrics: dict | None = None,
+                   extra_files: tuple = (), n_grid: int = 64, seed: int = 0) -> Path:
+    """Write the weights folder next to its final place, then swap it in: never half-written."""
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model = copy.deepcopy(generator).cpu().eval()
+    with torch.no_grad():
+        z = torch.randn(n_grid, model.config.z_dim, generator=torch.Generator().manual_seed(seed))
+        make_grid(model(z), nrow=8).save(tmp / "samples.png")
+    (tmp / "README.md").write_text(render_card(model.config, train_config=train_config, summary=summary,
+                                               metrics=metrics))
+    if fp16:  # halves the folder; loads back into fp32 transparently
+        model = model.half()
+    model.save_pretrained(tmp, config=model.config)
+    for src in extra_files:
+        shutil.copy(src, tmp / Path(src).name)
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, out_dir)
+    return out_dir

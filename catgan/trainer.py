@@ -1,0 +1,233 @@
+"""The training loop: (1) update D, (2) update G, (3) EMA of G; AMP, logging, checkpoints."""
+import contextlib
+import copy
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import losses
+from .batches import RealBatches
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .config import TrainConfig, run_config_json
+from .diffaug import diff_augment
+from .images import make_grid, save_gif, save_png
+from .models import ModelConfig, build_discriminator, build_generator
+
+METRICS_NAME, SUMMARY_NAME, SAMPLES_DIR = "metrics.jsonl", "summary.json", "samples"
+MAX_GIF_FRAMES = 60
+
+
+class NonFiniteLossError(RuntimeError):
+    pass
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but no CUDA GPU is visible")
+    return torch.device(name)
+
+
+class EMA:
+    """Exponential moving average of G's weights; buffers (BatchNorm stats) are copied."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))  # warm-up: early steps track G closely
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.lerp_(p.detach(), 1.0 - decay)
+        for e, b in zip(self.model.buffers(), model.buffers()):
+            e.copy_(b)
+
+
+class Trainer:
+    def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, images: torch.Tensor, *,
+                 rank: int = 0, world_size: int = 1, progress: bool = True):
+        self.model_cfg, self.cfg, self.progress = model_cfg, cfg, progress
+        self.rank, self.world_size, self.is_main = rank, world_size, rank == 0
+        self.device = resolve_device(cfg.device)
+        if cfg.precision == "fp16" and self.device.type != "cuda":
+            raise ValueError("--precision fp16 needs CUDA; use bf16 on CPU")
+        if images.shape[-1] != model_cfg.img_size:
+            raise ValueError(f"images are {images.shape[-1]}px but the model is {model_cfg.img_size}px")
+        torch.manual_seed(cfg.seed)
+        fmt = torch.channels_last if cfg.channels_last and model_cfg.arch == "dcgan" else torch.contiguous_format
+        self.G = build_generator(model_cfg).to(self.device, memory_format=fmt)
+        self.D = build_discriminator(model_cfg).to(self.device, memory_format=fmt)
+        self.ema = EMA(self.G, cfg.ema_decay)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
+        use_scaler = cfg.precision == "fp16"
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self.batches = RealBatches(images, cfg.batch_size, seed=cfg.seed, flip=cfg.flip, device=self.device,
+                                   rank=rank, world_size=world_size, channels_last=fmt == torch.channels_last)
+        g = torch.Generator().manual_seed(cfg.seed)
+        self.fixed_z = torch.randn(cfg.grid_size, model_cfg.z_dim, generator=g).to(self.device)
+        self.total_steps = cfg.steps or max(1, cfg.epochs * self.batches.per_epoch // cfg.d_steps)
+        self.step = 0
+        self.out = Path(cfg.out)
+
+    # -- one step ---------------------------------------------------------------------------
+    def autocast(self):
+        if self.cfg.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.cfg.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _noise(self) -> torch.Tensor:
+        return torch.randn(self.cfg.batch_size, self.model_cfg.z_dim, device=self.device)
+
+    def _d(self, x: torch.Tensor) -> torch.Tensor:
+        return self.D(diff_augment(x, self.cfg.diffaug) if self.cfg.diffaug else x)
+
+    def train_step(self) -> torch.Tensor:
+        """One step; returns [loss_d, loss_g, d_real, d_fake] as a detached tensor."""
+        cfg = self.cfg
+        # (1) update D on d_steps fresh real batches; the last fake batch is reused for G
+        for i in range(cfg.d_steps):
+            real = self.batches.get(self.step * cfg.d_steps + i)
+            with self.autocast():
+                with torch.set_grad_enabled(i == cfg.d_steps - 1):
+                    fake = self.G(self._noise())
+                logit_real, logit_fake = self._d(real), self._d(fake.detach())
+            loss_d = losses.d_loss(cfg.loss, logit_real, logit_fake, real_label=cfg.real_label,
+                                   label_noise=cfg.label_noise)
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler_d.scale(loss_d).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
+        # (2) update G to fool the updated D; D's weight gradients aren't needed here
+        self.D.requires_grad_(False)
+        for j in range(cfg.g_steps):
+            with self.autocast():
+                if j > 0:
+                    fake = self.G(self._noise())
+                logit_fake_g = self._d(fake)
+                logit_real_g = self._d(real) if cfg.loss == "rals" else None
+            loss_g = losses.g_loss(cfg.loss, logit_fake_g, logit_real_g)
+            self.opt_g.zero_grad(set_to_none=True)
+            self.scaler_g.scale(loss_g).backward()
+            self.scaler_g.step(self.opt_g)
+            self.scaler_g.update()
+        self.D.requires_grad_(True)
+        # (3) EMA generator: what gets sampled and exported
+        self.ema.update(self.G, self.step)
+        return torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(logit_real.detach().float()).mean(),
+                            torch.sigmoid(logit_fake.detach().float()).mean()])
+
+    # -- state -------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), "ema": self.ema.model.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
+            "rng": rng_state(), "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["model_config"] != asdict(self.model_cfg):
+            raise ValueError(f"checkpoint holds a {state['model_config']} model, not {asdict(self.model_cfg)}")
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.ema.model.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        set_rng_state(state["rng"])
+        self.step = state["step"]
+
+    def resume(self) -> None:
+        """Continue from ``out/checkpoint.pt``; metrics logged after it (by a killed run) are dropped."""
+        self.load_state_dict(load_checkpoint(self.out / CHECKPOINT_NAME, map_location=self.device))
+        log = self.out / METRICS_NAME
+        if self.is_main and log.exists():
+            rows = [r for r in log.read_text().splitlines() if r and json.loads(r)["step"] <= self.step]
+            log.write_text("".join(r + "\n" for r in rows))
+
+    def save(self) -> None:
+        bad = [n for n, p in self.G.named_parameters() if not torch.isfinite(p).all()]
+        bad += [n for n, p in self.D.named_parameters() if not torch.isfinite(p).all()]
+        if bad:
+            raise NonFiniteLossError(f"weights became non-finite at step {self.step} ({bad[0]}); "
+                                     f"{self.out / CHECKPOINT_NAME} keeps the last good state")
+        if self.is_main:
+            save_checkpoint(self.state_dict(), self.out / CHECKPOINT_NAME)
+
+    # -- outputs -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        grid = make_grid(self.ema.model(self.fixed_z).float(), nrow=int(math.sqrt(self.cfg.grid_size)))
+        path = self.out / SAMPLES_DIR / f"step_{self.step:07d}.png"
+        save_png(grid, path)
+        return path
+
+    def write_gif(self) -> None:
+        frames = sorted((self.out / SAMPLES_DIR).glob("step_*.png"))
+        stride = max(1, math.ceil(len(frames) / MAX_GIF_FRAMES))
+        keep = frames[::stride] + ([frames[-1]] if (len(frames) - 1) % stride else [])
+        from PIL import Image
+        save_gif([Image.open(p).convert("RGB") for p in keep], self.out / "evolution.gif", duration_ms=250)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def fit(self) -> dict:
+        cfg, b = self.cfg, self.cfg.batch_size
+        imgs_per_step = b * cfg.d_steps * self.world_size
+        if self.is_main:
+            (self.out / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(run_config_json(self.model_cfg, cfg))
+        start_step, wall0 = self.step, time.perf_counter()
+        t_last, steps_since = wall0, 0
+        bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
+                   disable=not (self.progress and self.is_main), desc=f"{self.model_cfg.arch}-{self.model_cfg.img_size}")
+        with bar, open(self.out / METRICS_NAME, "a") if self.is_main else contextlib.nullcontext() as log:
+            while self.step < self.total_steps:
+                stats = self.train_step()
+                self.step += 1
+                steps_since += 1
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == self.total_steps:
+                    loss_d, loss_g, d_real, d_fake = stats.tolist()
+                    if not (math.isfinite(loss_d) and math.isfinite(loss_g)):
+                        raise NonFiniteLossError(
+                            f"loss became non-finite at step {self.step} (loss_d={loss_d}, loss_g={loss_g}); "
+                            f"stopped. {self.out / CHECKPOINT_NAME} keeps the last good state. "
+                            "Try --precision fp32 or lower learning rates.")
+                    now = time.perf_counter()
+                    ips = steps_since * imgs_per_step / (now - t_last)
+                    t_last, steps_since = now, 0
+                    row = {"step": self.step, "epoch": round(self.step * cfg.d_steps / self.batches.per_epoch, 4),
+                           "loss_d": loss_d, "loss_g": loss_g, "d_real": d_real, "d_fake": d_fake,
+                           "images_per_s": round(ips, 1)}
+                    if log:
+                        log.write(json.dumps(row) + "\n")
+                        log.flush()
+                    bar.set_postfix(loss_d=f"{loss_d:.3f}", loss_g=f"{loss_g:.3f}", Dx=f"{d_real:.2f}",
+                                    DGz=f"{d_fake:.2f}", img_s=f"{ips:.0f}")
+                if self.is_main and self.step % cfg.sample_every == 0:
+                    self.save_samples()
+                if self.step % cfg.ckpt_every == 0:
+                    self.save()
+        self.save()
+        wall = time.perf_counter() - wall0
+        summary = {"steps": self.step, "images_seen": self.step * imgs_per_step, "wall_time_s": round(wall, 2),
+                   "mean_images_per_s": round((self.step - start_step) * imgs_per_step / max(wall, 1e-9), 1),
+                   "device": str(self.device), "precision": cfg.precision, "world_size": self.world_size,
+                   "epochs": round(self.step * cfg.d_steps / self.batches.per_epoch, 3)}
+        if self.is_main:
+            self.save_samples()
+            self.write_gif()
+            (self.out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2))
+        return summary

@@ -1,0 +1,70 @@
+"""Shared fixtures. Real data comes from ../shared/data; a fresh clone without it falls back to
+small synthetic images, except under CI=true, where missing real data is a failure."""
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CATGAN_SHARED", ROOT.parent / "shared"))
+CAT_FACES = SHARED / "data" / "cat-faces-64.zip"
+
+
+def synthetic_faces(n: int, size: int = 64, seed: int = 0) -> list[Image.Image]:
+    """Smooth random 'faces': a coloured disc with two dark eyes on a gradient background."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    out = []
+    for _ in range(n):
+        bg = (rng.uniform(0, 255, 3)[None, None] * (0.5 + 0.5 * yy[..., None])).astype(np.float32)
+        cx, cy, r = rng.uniform(0.4, 0.6), rng.uniform(0.4, 0.6), rng.uniform(0.25, 0.4)
+        face = ((xx - cx) ** 2 + (yy - cy) ** 2) < r**2
+        img = np.where(face[..., None], rng.uniform(80, 255, 3)[None, None], bg)
+        for ex in (cx - r / 2.5, cx + r / 2.5):
+            eye = ((xx - ex) ** 2 + (yy - cy + r / 4) ** 2) < (r / 6) ** 2
+            img[eye] = 20
+        out.append(Image.fromarray(img.clip(0, 255).astype(np.uint8), "RGB"))
+    return out
+
+
+def write_zip(path: Path, images: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in images.items():
+            z.writestr(name, data)
+    return path
+
+
+def jpeg_bytes(img: Image.Image, fmt: str = "JPEG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def real_cats() -> Path | None:
+    """Path of the real cat-faces-64.zip, None on a fresh clone, a failure under CI=true."""
+    if CAT_FACES.is_file():
+        return CAT_FACES
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the real data is missing: {CAT_FACES}")
+    return None
+
+
+@pytest.fixture(scope="session")
+def cats_zip(real_cats, tmp_path_factory) -> Path:
+    """The real cat faces, or a 600-image synthetic stand-in in the same Kaggle layout."""
+    if real_cats is not None:
+        return real_cats
+    path = tmp_path_factory.mktemp("synthetic") / "archive.zip"
+    return write_zip(path, {f"cats/{i}.jpg": jpeg_bytes(im) for i, im in enumerate(synthetic_faces(600))})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test session gets its own dataset cache, never the user's ~/.cache."""
+    monkeypatch.setenv("CATGAN_CACHE", str(tmp_path_factory.getbasetemp() / "catgan-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")

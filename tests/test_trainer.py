@@ -1,0 +1,133 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import train as train_cli
+from catgan import load_generator
+from catgan.checkpoint import load_checkpoint
+from catgan.config import TrainConfig
+from catgan.data import load_images
+from catgan.models import ModelConfig
+from catgan.trainer import NonFiniteLossError, Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+METRIC_KEYS = {"step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "images_per_s"}
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def rows(run: Path) -> list[dict]:
+    return [json.loads(r) for r in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_two_epochs_on_512_real_faces(cats_zip, tmp_path):
+    run = tmp_path / "run"
+    res = run_cli("--data", str(cats_zip), "--limit", "512", "--arch", "dcgan", "--size", "64", "--epochs", "2",
+                  "--batch-size", "64", "--out", str(run), "--log-every", "2", "--sample-every", "4", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert "512 images at 64px" in res.stderr
+    log = rows(run)
+    assert METRIC_KEYS <= set(log[0]) and log[-1]["step"] == 16 and log[-1]["epoch"] == 2.0
+    assert all(r["images_per_s"] > 0 for r in log)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 16 and summary["images_seen"] == 16 * 64
+    assert {"wall_time_s", "mean_images_per_s", "device", "precision"} <= set(summary)
+    grids = sorted((run / "samples").glob("step_*.png"))
+    assert [g.name for g in grids] == [f"step_{s:07d}.png" for s in (4, 8, 12, 16)]
+    gif = Image.open(run / "evolution.gif")
+    assert gif.n_frames == 4 and gif.size == Image.open(grids[0]).size
+    state = load_checkpoint(run)
+    assert state["step"] == 16 and {"G", "D", "ema", "opt_g", "opt_d", "scaler_g", "scaler_d", "rng"} <= set(state)
+    g = load_generator(run / "generator")
+    assert g.config == ModelConfig(arch="dcgan", img_size=64)
+    assert (run / "generator" / "samples.png").exists() and (run / "generator" / "README.md").exists()
+
+
+def test_kill_and_resume_logs_the_same_losses(cats_zip, tmp_path):
+    common = ["--data", str(cats_zip), "--limit", "256", "--size", "32", "--g-width", "16", "--d-width", "16",
+              "--batch-size", "32", "--log-every", "1", "--ckpt-every", "4", "--sample-every", "1000", "--no-progress"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *common, "--steps", "100000", "--out", str(killed)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    try:  # let it pass a checkpoint and log a few steps beyond it, then kill it hard
+        while time.time() < deadline:
+            if (killed / "checkpoint.pt").exists() and (killed / "metrics.jsonl").exists() and len(rows(killed)) >= 10:
+                break
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    step = load_checkpoint(killed)["step"]
+    assert step >= 4 and rows(killed)[-1]["step"] > step  # it really died mid-way
+    total = step + 6
+    resumed = run_cli(*common, "--steps", str(total), "--out", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed from step {step}" in resumed.stderr
+    straight = run_cli(*common, "--steps", str(total), "--out", str(tmp_path / "straight"))
+    assert straight.returncode == 0, straight.stderr
+    keys = ("step", "loss_d", "loss_g", "d_real", "d_fake")
+    a = [tuple(r[k] for k in keys) for r in rows(killed)]
+    b = [tuple(r[k] for k in keys) for r in rows(tmp_path / "straight")]
+    assert len(a) == total and a == b
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(cats_zip, tmp_path, monkeypatch):
+    images = load_images(cats_zip, 32, limit=128, progress=False).images
+    cfg = TrainConfig(out=str(tmp_path / "run"), steps=20, batch_size=16, log_every=1, ckpt_every=3, sample_every=100)
+    trainer = Trainer(ModelConfig(img_size=32, g_width=8, d_width=8), cfg, images, progress=False)
+    import catgan.losses as losses
+    real_d_loss, calls = losses.d_loss, {"n": 0}
+
+    def exploding(*a, **kw):
+        calls["n"] += 1
+        out = real_d_loss(*a, **kw)
+        return out * float("nan") if calls["n"] == 5 else out
+
+    monkeypatch.setattr(losses, "d_loss", exploding)
+    with pytest.raises(NonFiniteLossError, match="non-finite at step 5.*keeps the last good state"):
+        trainer.fit()
+    state = load_checkpoint(tmp_path / "run")
+    assert state["step"] == 3
+    assert all(torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point())
+
+
+def test_cli_errors_and_dry_run(tmp_path, capsys):
+    assert train_cli.train_main(["--dry-run", "--arch", "gan", "--size", "32", "--loss", "hinge"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["model"]["arch"] == "gan" and cfg["model"]["img_size"] == 32 and cfg["train"]["loss"] == "hinge"
+    assert train_cli.train_main(["--data", str(tmp_path / "nowhere.zip"), "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: data source does not exist: {tmp_path / 'nowhere.zip'}"]
+    with pytest.raises(SystemExit):
+        train_cli.train_main(["--precision", "fp8"])
+    with pytest.raises(SystemExit):
+        train_cli.train_main(["--diffaug", "rotate"])
+    assert train_cli.train_main(["--data", str(tmp_path), "--device", "cpu", "--precision", "fp16",
+                                 "--out", str(tmp_path / "r")]) == 1
+
+
+def test_export_cli_fp16(cats_zip, tmp_path):
+    images = load_images(cats_zip, 32, limit=64, progress=False).images
+    run = tmp_path / "run"
+    Trainer(ModelConfig(img_size=32), TrainConfig(out=str(run), steps=2, batch_size=16), images, progress=False).fit()
+    assert train_cli.export_main([str(run), str(tmp_path / "w32"), "--fp16"]) == 0
+    assert train_cli.export_main([str(run), str(tmp_path / "w32full")]) == 0
+    half, full = (tmp_path / d / "model.safetensors" for d in ("w32", "w32full"))
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    g = load_generator(tmp_path / "w32")
+    assert next(g.parameters()).dtype == torch.float32
+    assert "python train.py --arch dcgan --size 32" in (tmp_path / "w32" / "README.md").read_text()
+    assert train_cli.export_main([str(tmp_path / "empty"), str(tmp_path / "x")]) == 1
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,73 @@
+"""Train a catgan generator, or export a run's EMA generator as a weights folder.
+
+    python train.py --data cats.zip --arch dcgan --size 64 --out runs/dcgan-64 --epochs 25
+    python train.py --data cats.zip --out runs/dcgan-64 --resume --epochs 50
+    python train.py export runs/dcgan-64 weights/dcgan-64 [--fp16]
+
+Flags map one-to-one onto catgan.models.ModelConfig and catgan.config.TrainConfig.
+"""
+import argparse
+import sys
+
+
+def train_main(argv: list[str]) -> int:
+    from catgan.config import TrainConfig, add_dataclass_args, from_args, run_config_json
+    from catgan.models import ModelConfig
+
+    parser = argparse.ArgumentParser(description="Train a GAN or DCGAN on cat photos.")
+    add_dataclass_args(parser, ModelConfig)
+    add_dataclass_args(parser, TrainConfig)
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still go to metrics.jsonl)")
+    args = parser.parse_args(argv)
+    try:
+        model_cfg, train_cfg = from_args(ModelConfig, args), from_args(TrainConfig, args)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.dry_run:
+        print(run_config_json(model_cfg, train_cfg))
+        return 0
+    if not train_cfg.data:
+        parser.error("--data is required: a folder or .zip of cat photos")
+
+    from catgan.data import DataError, load_images
+    from catgan.export import export_run
+    from catgan.trainer import NonFiniteLossError, Trainer
+
+    try:
+        images = load_images(train_cfg.data, model_cfg.img_size, limit=train_cfg.limit or None,
+                             cache_dir=train_cfg.cache_dir or None, progress=not args.no_progress)
+        print(images.report(), file=sys.stderr)
+        trainer = Trainer(model_cfg, train_cfg, images.images, progress=not args.no_progress)
+        if args.resume:
+            trainer.resume()
+            print(f"resumed from step {trainer.step}", file=sys.stderr)
+        summary = trainer.fit()
+        out = export_run(train_cfg.out, f"{train_cfg.out}/generator")
+    except (DataError, NonFiniteLossError, ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"done: {summary['steps']} steps, {summary['mean_images_per_s']} img/s; generator in {out}", file=sys.stderr)
+    return 0
+
+
+def export_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="train.py export", description="Export a run's EMA generator.")
+    parser.add_argument("run", help="run folder holding checkpoint.pt")
+    parser.add_argument("out", help="weights folder to write (config.json, model.safetensors, README.md)")
+    parser.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
+    args = parser.parse_args(argv)
+    from catgan.export import export_run
+
+    try:
+        print(export_run(args.run, args.out, fp16=args.fp16))
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    sys.exit(export_main(argv[1:]) if argv[:1] == ["export"] else train_main(argv))
