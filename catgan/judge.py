@@ -1,0 +1,48 @@
+"""Judges: pretrained classifiers that say whether an image is a cat (see catgan/judges/).
+
+    python -m catgan.judge score cat.jpg --judge efficientnet_lite0
+    python -m catgan.judge train --data ../shared/data/cifar10.zip --out weights/resnet-animals
+"""
+import argparse
+import json
+import sys
+
+from .judges import (DEFAULT_JUDGE, FALLBACKS, JUDGES, Judge, JudgeFallbackWarning, JudgeUnavailable, Verdict,
+                     load_judge, score)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .judges import train_animals
+
+    parser = argparse.ArgumentParser(prog="python -m catgan.judge", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_score = sub.add_parser("score", help="score image files")
+    p_score.add_argument("images", nargs="+")
+    p_score.add_argument("--judge", default=DEFAULT_JUDGE, choices=list(JUDGES))
+    p_train = sub.add_parser("train", help="train the resnet-animals judge on cifar10.zip")
+    train_animals.add_arguments(p_train)
+    args = parser.parse_args(argv)
+
+    if args.command == "train":
+        values = {k: v for k, v in vars(args).items() if k != "command"}
+        summary = train_animals.train(train_animals.AnimalTrainConfig(**values))
+        print(json.dumps(summary["test"], indent=1))
+        print(f"wrote {values['out']} (test accuracy {100 * summary['test']['accuracy']:.2f} %)")
+        return 0
+    from PIL import Image
+    try:
+        judge = load_judge(args.judge)
+    except JudgeUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for path, v in zip(args.images, judge.score([Image.open(p) for p in args.images])):
+        top = ", ".join(f"{label} {p:.3f}" for label, p in v.top5)
+        print(f"{path}: {'CAT' if v.is_cat else 'not cat'} P(cat)={v.p_cat:.3f} [{v.judge}] top-5: {top}")
+    return 0
+
+
+__all__ = ["JUDGES", "FALLBACKS", "DEFAULT_JUDGE", "Judge", "JudgeUnavailable", "JudgeFallbackWarning", "Verdict",
+           "load_judge", "score", "main"]
+
+if __name__ == "__main__":
+    sys.exit(main())

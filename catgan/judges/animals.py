@@ -1,0 +1,127 @@
+"""resnet-animals: a CIFAR-style ResNet (He et al. 2016, sec. 4.2) trained by catgan itself on the
+six animal classes of CIFAR-10. Weights live in a folder (config.json + model.safetensors +
+README.md), by default weights/resnet-animals beside the package, or $CATGAN_RESNET_ANIMALS.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import Judge, JudgeUnavailable, Preprocess
+
+ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+PREPROCESS = Preprocess(resize=32, crop=32, mean=CIFAR_MEAN, std=CIFAR_STD)
+
+
+@dataclass(frozen=True)
+class AnimalNetConfig:
+    depth: int = 20  # 6n + 2
+    width: int = 32  # channels of the first stage (the paper's ResNet-20 uses 16)
+    classes: tuple[str, ...] = ANIMALS
+
+    def __post_init__(self):
+        if (self.depth - 2) % 6 or self.depth < 8:
+            raise ValueError(f"depth must be 6n + 2 (20, 32, 44, 56), got {self.depth}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AnimalNetConfig":
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"config.json has unknown keys {unknown}; is it a resnet-animals folder?")
+        return cls(**{**data, "classes": tuple(data.get("classes", ANIMALS))})
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:  # option B: 1x1 projection
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(h)) + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    """(N, 3, 32, 32) -> (N, len(classes)) logits; three stages at 32, 16, 8 px."""
+
+    def __init__(self, config: AnimalNetConfig = AnimalNetConfig()):
+        super().__init__()
+        self.config = config
+        n, w = (config.depth - 2) // 6, config.width
+        self.stem = nn.Sequential(nn.Conv2d(3, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU())
+        layers, c_in = [], w
+        for stage, c_out in enumerate((w, 2 * w, 4 * w)):
+            for i in range(n):
+                layers.append(BasicBlock(c_in, c_out, 2 if stage > 0 and i == 0 else 1))
+                c_in = c_out
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(c_in, len(config.classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.layers(self.stem(x)).mean((2, 3)))
+
+
+def default_dir() -> Path:
+    return Path(os.environ.get("CATGAN_RESNET_ANIMALS") or Path(__file__).resolve().parents[2] / "weights" / "resnet-animals")
+
+
+def save_folder(model: CifarResNet, out: str | os.PathLike, card: str) -> None:
+    from safetensors.torch import save_file
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(model.config), indent=2))
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, out / "model.safetensors")
+    (out / "README.md").write_text(card)
+
+
+def load_model(folder: str | os.PathLike) -> CifarResNet:
+    from safetensors.torch import load_file
+    folder = Path(folder)
+    if not (folder / "model.safetensors").is_file():
+        raise JudgeUnavailable(f"no resnet-animals weights in {folder}; train them with "
+                               "`python -m catgan.judge train --data ../shared/data/cifar10.zip`")
+    config = AnimalNetConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    model = CifarResNet(config)
+    model.load_state_dict(load_file(folder / "model.safetensors"))  # strict
+    return model.eval()
+
+
+def resnet_animals(weights: str | os.PathLike | None = None) -> Judge:
+    folder = Path(weights) if weights else default_dir()
+    model = load_model(folder)
+    cats = [model.config.classes.index("cat")]
+    return Judge("resnet-animals", model, model.config.classes, cat_classes=cats, preprocess=PREPROCESS,
+                 weights=str(folder))
+
+
+def load_cifar(zip_path: str | os.PathLike, split: str, classes=ANIMALS,
+               limit_per_class: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``split/<class>/*.jpg`` members of cifar10.zip -> (uint8 (N, 3, 32, 32), int64 labels)."""
+    from ..data import decode_rgb
+
+    with zipfile.ZipFile(zip_path) as z:
+        names = sorted(n for n in z.namelist() if n.startswith(f"{split}/") and n.lower().endswith((".jpg", ".png")))
+        images, labels = [], []
+        for label, cls in enumerate(classes):
+            members = [n for n in names if n.split("/")[1] == cls][:limit_per_class]
+            if not members:
+                raise FileNotFoundError(f"no {split}/{cls}/ images in {zip_path}")
+            for name in members:
+                images.append(np.asarray(decode_rgb(z.read(name)).resize((32, 32)), np.uint8).transpose(2, 0, 1))
+                labels.append(label)
+    return torch.from_numpy(np.stack(images)), torch.tensor(labels)

