@@ -1,43 +1,194 @@
-"""Model cards (README.md with YAML metadata) for exported generators."""
+"""Model cards: README.md with YAML metadata (Hub model-card spec) for exported generators.
+
+The card's metadata also keeps what it was rendered from (``catgan:`` key: training config, run
+summary, metrics row), so ``catgan.publish`` can re-render it for a repo id without the run folder.
+"""
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .models import ModelConfig
 
-CAT_FACES = "Cats faces 64x64 (Spandan Ghosh, Kaggle 2018), derived from the CAT dataset (Zhang, Sun & Tang, ECCV 2008)"
+TASK = "unconditional-image-generation"
+METRICS = (("fid", "FID", "{:.2f}", "lower is better"), ("kid", "KID", "{:.4f}", "lower is better"),
+           ("cat_rate", "cat-rate", "{:.3f}", "share of samples a pretrained classifier calls a cat; higher is better"))
+NAME_KEYS = ("source", "model", "path", "weights", "model_path", "repo_id", "repo", "name")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    key: str  # the card's `datasets:` entry
+    title: str
+    about: str
+    license: str
+    citation: str
+
+
+CAT_FACES_DATASET = Dataset(
+    "cat-faces-64", "Cats faces 64x64 (Spandan Ghosh, Kaggle 2018)",
+    "9,303 byte- and pixel-unique 64x64 RGB cat-face crops. The faces come from the CAT dataset "
+    "(Zhang, Sun & Tang, ECCV 2008), about 10k cat photos from the web.",
+    "No licence file ships with the data. The CAT dataset was released for research and the photos' copyright "
+    "stays with their owners: research / non-commercial use only. Credit Spandan Ghosh (Kaggle) and Zhang et al. 2008.",
+    "@inproceedings{zhang2008cat,\n  title={Cat Head Detection - How to Effectively Exploit Shape and Texture Features},\n"
+    "  author={Zhang, Weiwei and Sun, Jian and Tang, Xiaoou},\n  booktitle={European Conference on Computer Vision (ECCV)},"
+    "\n  year={2008}\n}\n@misc{ghosh2018catfaces,\n  author={Ghosh, Spandan},\n"
+    "  title={Cats faces 64x64 (For generative models)},\n  howpublished={Kaggle},\n  year={2018}\n}",
+)
+CIFAR_CATS_DATASET = Dataset(
+    "uoft-cs/cifar10", "CIFAR-10, class `cat` (Krizhevsky 2009)",
+    "The 6,000 32x32 cat images of CIFAR-10 (JPEG re-encodings of the original arrays).",
+    "CIFAR-10 is distributed by the University of Toronto without a formal licence and is used for research.",
+    "@techreport{krizhevsky2009learning,\n  title={Learning Multiple Layers of Features from Tiny Images},\n"
+    "  author={Krizhevsky, Alex},\n  institution={University of Toronto},\n  year={2009}\n}",
+)
+CAT_FACES = f"{CAT_FACES_DATASET.title}, derived from the CAT dataset (Zhang, Sun & Tang, ECCV 2008)"
+
+
+def dataset_for(train_config: dict | None) -> Dataset:
+    data = str((train_config or {}).get("data", "")).lower()
+    return CIFAR_CATS_DATASET if "cifar" in data else CAT_FACES_DATASET
 
 
 def render_card(config: ModelConfig, *, train_config: dict | None = None, summary: dict | None = None,
-                metrics: dict | None = None, repo_id: str | None = None) -> str:
+                metrics: dict | None = None, repo_id: str | None = None, gif: bool = False) -> str:
+    """README.md for a weights folder. ``metrics`` is a results row from catgan.evaluate (see find_result)."""
     name = f"{config.arch}-{config.img_size}"
     family = ("fully connected GAN (Goodfellow et al. 2014)" if config.arch == "gan"
               else "DCGAN (Radford et al. 2015)")
+    data = dataset_for(train_config)
+    values = metric_values(metrics) if metrics else []
+    card_data = ModelCardData(
+        library_name="catgan", license="other", license_name="research-only",
+        tags=["gan", "image-generation", TASK, "cats", "pytorch", "safetensors"], pipeline_tag=TASK,
+        datasets=[data.key], metrics=list(dict.fromkeys(m.key for m in values)) or None,
+        model_name=f"catgan-{name}", eval_results=[
+            EvalResult(task_type=TASK, dataset_type=data.key, dataset_name=data.title, metric_type=m.key,
+                       metric_name=m.label, metric_value=m.value) for m in values] or None,
+        catgan={k: v for k, v in (("train_config", train_config), ("summary", summary), ("metrics", metrics)) if v}
+        or None,
+    )
     lines = [
-        "---", "library_name: catgan", "license: other", "license_name: research-only",
-        "tags:", "- gan", "- image-generation", "- unconditional-image-generation", "- cats",
-        "pipeline_tag: unconditional-image-generation", "---", "",
+        "---", card_data.to_yaml(), "---", "",
         f"# catgan {name}", "",
         f"A {family} generator of {config.img_size}x{config.img_size} cat faces, trained with "
-        "[catgan](https://github.com/catgan/catgan). This is the EMA copy of the generator.", "",
+        "[catgan](https://github.com/catgan/catgan). This is the EMA copy of the generator: it maps a "
+        f"{config.z_dim}-d standard normal latent to an RGB image in [-1, 1]. Weights are safetensors only.", "",
         "![samples](samples.png)", "",
     ]
+    if gif:
+        lines += ["Training evolution (fixed latents, one frame per sample step):", "", "![evolution](evolution.gif)", ""]
     lines += ["## Load and sample", "", "```python",
               "from catgan import load_generator, sample",
               f"generator = load_generator(\"{repo_id or 'weights/' + name}\")",
               "images = sample(generator, n=16, seed=0)  # list of PIL images", "```", ""]
-    lines += ["## Training data", "", f"{CAT_FACES}. Research / non-commercial use only; the photos' "
-              "copyright stays with their owners.", ""]
+    lines += ["## Training data", "", f"**{data.title}.** {data.about}", "", f"Licence: {data.license}", "",
+              "```bibtex", data.citation, "```", ""]
     if train_config:
-        lines += ["## Training", "", "```json", json.dumps(train_config, indent=2), "```", ""]
+        lines += ["## Training configuration", "", "```json", json.dumps(train_config, indent=2), "```", ""]
         lines += ["Reproduce:", "", "```bash", reproduce_command(config, train_config), "```", ""]
     if summary:
         lines += ["| steps | images seen | wall time (s) | images/s | device | precision |", "|---|---|---|---|---|---|",
                   f"| {summary.get('steps', '')} | {summary.get('images_seen', '')} | {summary.get('wall_time_s', '')} "
                   f"| {summary.get('mean_images_per_s', '')} | {summary.get('device', '')} | {summary.get('precision', '')} |", ""]
-    if metrics:
-        lines += ["## Metrics", "", "```json", json.dumps(metrics, indent=2), "```", ""]
+    lines += ["## Metrics", ""] + _metrics_section(metrics, values)
     lines += ["## Model config", "", "```json", json.dumps(asdict(config), indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def _metrics_section(metrics: dict | None, values: list) -> list[str]:
+    if not values:
+        return ["Not evaluated yet. Run `python -m catgan.evaluate`, then publish with "
+                "`python -m catgan.publish weights/NAME USER/REPO --results results/table1.json`.", ""]
+    lines = ["| metric | value | 95% CI / ± std | note |", "|---|---|---|---|"]
+    for m in values:
+        fmt = m.fmt.format
+        spread = (f"[{fmt(m.ci[0])}, {fmt(m.ci[1])}]" if m.ci else f"± {fmt(m.std)}" if m.std is not None else "n/a")
+        lines.append(f"| {m.label} | {fmt(m.value)} | {spread} | {m.note} |")
+    if metrics.get("n"):
+        lines += ["", f"{metrics['n']} generated images per metric."]
+    lines += ["", "### Protocol", ""]
+    protocol = metrics.get("protocol")
+    if isinstance(protocol, dict):
+        lines += [f"- {k}: {v}" for k, v in protocol.items() if isinstance(v, (str, int, float))]
+        lines += ["", "<details><summary>full protocol (from the results JSON)</summary>", "", "```json",
+                  json.dumps(protocol, indent=2), "```", "", "</details>"]
+    elif protocol:
+        lines.append(str(protocol))
+    else:
+        lines.append("As recorded by `catgan.evaluate` (see its results JSON).")
+    return lines + [""]
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # model-index metric type: fid | kid | cat-rate
+    label: str
+    value: float
+    ci: tuple[float, float] | None
+    std: float | None
+    fmt: str
+    note: str
+
+
+def metric_values(row: dict) -> list[Metric]:
+    """FID, KID and cat-rate(s) of a results row, whatever shape each entry has. catgan.evaluate's rows
+    hold ``fid``, ``kid`` + ``kid_std`` and ``judges: {name: {cat_rate, ci95}}`` (one cat-rate per judge)."""
+    flat = {k.replace("-", "_").lower(): v for k, v in {**row, **(row.get("metrics") or {})}.items()}
+    entries = [(key, label, fmt, note, flat.get(key), flat) for key, label, fmt, note in METRICS]
+    judges = flat.get("judges") if isinstance(flat.get("judges"), dict) else {}
+    entries += [("cat_rate", f"cat-rate ({name})", METRICS[2][2], METRICS[2][3], j.get("cat_rate"),
+                 {f"cat_rate_{k}": v for k, v in j.items()}) for name, j in judges.items() if isinstance(j, dict)]
+    out = []
+    for key, label, fmt, note, entry, extra in entries:
+        ci = std = None
+        if isinstance(entry, dict):
+            ci = entry.get("ci") or entry.get("ci95") or _pair(entry, "lo", "hi") or _pair(entry, "low", "high")
+            std = entry.get("std")
+            entry = next((entry[k] for k in ("value", "mean", "estimate") if k in entry), None)
+        elif isinstance(entry, (list, tuple)) and len(entry) == 3:
+            entry, ci = entry[0], entry[1:]
+        ci = ci or extra.get(f"{key}_ci") or extra.get(f"{key}_ci95") or _pair(extra, f"{key}_lo", f"{key}_hi")
+        std = std if std is not None else extra.get(f"{key}_std")
+        if isinstance(entry, (int, float)) and not isinstance(entry, bool):
+            out.append(Metric(key.replace("_", "-"), label, float(entry), (float(ci[0]), float(ci[1])) if ci else None,
+                              None if std is None else float(std), fmt, note))
+    return out
+
+
+def _pair(d: dict, lo: str, hi: str):
+    return (d[lo], d[hi]) if lo in d and hi in d else None
+
+
+def find_result(table: dict | list, names: list[str]) -> dict | None:
+    """The row of an evaluate results JSON (catgan.evaluate's {"protocol", "rows"}, a list of rows, or
+    {name: row}) whose source path or name matches ``names`` (tried in order); the table's
+    ``protocol`` is folded into the row."""
+    protocol = table.get("protocol") if isinstance(table, dict) else None
+    if isinstance(table, dict):
+        rows = next((table[k] for k in ("rows", "models", "results") if isinstance(table.get(k), list)), None)
+        if rows is None:
+            rows = [{"name": k, **v} for k, v in table.items() if isinstance(v, dict) and k != "protocol"]
+    else:
+        rows = table
+    for wanted in (_norm(n) for n in names if n):  # in order: paths before bare folder names
+        for row in rows:
+            if isinstance(row, dict) and any(_norm(row[k]) == wanted for k in NAME_KEYS if isinstance(row.get(k), str)):
+                return {"protocol": protocol, **row} if protocol and "protocol" not in row else dict(row)
+    return None
+
+
+def _norm(name: str) -> str:
+    return str(name).strip().rstrip("/").removeprefix("./")
+
+
+def read_card_data(text: str) -> dict:
+    """The ``catgan:`` metadata block of a card (train_config, summary, metrics), {} if absent."""
+    try:
+        return dict(ModelCard(text, ignore_metadata_errors=True).data.to_dict().get("catgan") or {})
+    except (ValueError, TypeError):
+        return {}
 
 
 def reproduce_command(config: ModelConfig, train_config: dict) -> str:
