@@ -10,24 +10,18 @@ __version__ = "0.1.0"
 
 def load_generator(path_or_repo: str | os.PathLike, *, revision: str | None = None,
                    device: str | torch.device = "cpu") -> HubModel:
-    """Load a generator from a weights folder or a Hub repo id; the class comes from config.json."""
-    import json
+    """Load a generator from a weights folder or a Hub repo id; the class comes from config.json.
 
-    from huggingface_hub import hf_hub_download
+    A repo id goes through huggingface_hub's cache: offline (HF_HUB_OFFLINE=1 or no network) it
+    falls back to the cached copy, then to the bundled weights/<arch>-<size>, with a warning.
+    The returned model's ``load_notice`` says which fallback was taken (None: none), and
+    ``loaded_from`` where the weights came from. See catgan.hub.load for the full result.
+    """
+    from .hub import load
 
-    src = str(path_or_repo)
-    if os.path.isdir(src):
-        config_file = os.path.join(src, "config.json")
-        if not os.path.isfile(config_file):
-            raise FileNotFoundError(f"no config.json in {src}")
-    elif os.path.exists(src) or src.startswith((".", "/")) or src.count("/") != 1:
-        raise FileNotFoundError(f"weights folder not found: {src}")
-    else:
-        config_file = hf_hub_download(src, "config.json", revision=revision)
-    with open(config_file) as f:
-        config = ModelConfig.from_dict(json.load(f))
-    model = GENERATORS[config.arch].from_pretrained(src, revision=revision)
-    return model.to(device).eval()
+    loaded = load(path_or_repo, revision=revision, device=device)
+    loaded.generator.load_notice, loaded.generator.loaded_from = loaded.notice, loaded.location
+    return loaded.generator
 
 
 @torch.no_grad()

@@ -1,0 +1,383 @@
+"""catgan.hub: loading by repo id from the huggingface_hub cache (offline, no network, bundled
+fallback), the CATGAN_WEIGHTS setting, and publishing against a local stand-in for the Hub's HTTP API."""
+import base64
+import hashlib
+import json
+import sys
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from huggingface_hub import constants
+from huggingface_hub.utils.sha import git_hash
+
+from catgan import hub, load_generator
+from catgan.export import save_generator
+from catgan.models import ARCHS, SIZES, ModelConfig, build_generator
+
+TOKEN = "hf_catganTESTsecret0123456789abcdef"  # fake; must never leave the Authorization header
+CASES = [(a, s) for a in ARCHS for s in SIZES]
+UPLOADED = ["README.md", "config.json", "evolution.gif", "model.safetensors", "samples.png"]
+
+
+def tiny(arch="dcgan", size=32, seed=0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build_generator(ModelConfig(arch=arch, img_size=size, z_dim=16, g_width=8, d_width=8)).eval()
+
+
+def same_output(a, b) -> bool:
+    z = torch.randn(3, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        return torch.equal(a(z), b(z))
+
+
+# ------------------------------------------------------------------ a pre-populated hf cache
+
+def cache_commit(cache: Path, repo_id: str, folder: Path, commit: str, ref: str | None = "main") -> Path:
+    """Lay ``folder``'s config.json + model.safetensors out as huggingface_hub's cache does."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        data = (folder / name).read_bytes()
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.parent.mkdir(exist_ok=True)
+        blob.write_bytes(data)
+        (snap / name).symlink_to(blob)
+    if ref:
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / ref).write_text(commit)
+    return snap
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch) -> Path:
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))  # read by catgan.hub at call time
+    return cache
+
+
+@pytest.mark.parametrize("arch,size", CASES)
+def test_load_by_repo_id_from_cache_offline(arch, size, tmp_path, hf_cache):
+    g = tiny(arch, size)
+    g.save_pretrained(tmp_path / "w", config=g.config)
+    cache_commit(hf_cache, f"someone/catgan-{arch}-{size}", tmp_path / "w", "a" * 40)
+    with pytest.warns(UserWarning, match="offline mode.*cached copy"):
+        loaded = load_generator(f"someone/catgan-{arch}-{size}")
+    assert type(loaded) is type(g) and loaded.config == g.config and not loaded.training
+    assert same_output(g, loaded)
+    assert "cached copy of someone/catgan" in loaded.load_notice
+
+
+def test_revision_pinning_from_cache(tmp_path, hf_cache):
+    old, new = tiny(seed=1), tiny(seed=2)
+    old.save_pretrained(tmp_path / "old", config=old.config)
+    new.save_pretrained(tmp_path / "new", config=new.config)
+    cache_commit(hf_cache, "u/cats", tmp_path / "old", "1" * 40, ref="v1")
+    cache_commit(hf_cache, "u/cats", tmp_path / "new", "2" * 40, ref="main")
+    with pytest.warns(UserWarning):
+        assert same_output(new, load_generator("u/cats"))
+        assert same_output(old, load_generator("u/cats", revision="v1"))
+        assert same_output(old, load_generator("u/cats", revision="1" * 40))
+        pinned = hub.load("u/cats", revision="1" * 40)
+    assert pinned.origin == "cache" and pinned.location == f"u/cats@{'1' * 40}"
+
+
+def test_no_network_falls_back_to_cache_then_bundled(tmp_path, hf_cache, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")  # nothing listens: no network
+    g = tiny()
+    g.save_pretrained(tmp_path / "w", config=g.config)
+    cache_commit(hf_cache, "u/catgan-dcgan-32", tmp_path / "w", "c" * 40)
+    with pytest.warns(UserWarning, match="unreachable.*cached copy"):
+        loaded = hub.load("u/catgan-dcgan-32")
+    assert loaded.origin == "cache" and same_output(g, loaded.generator)
+    # not cached: the bundled weights/<arch>-<size>, named by the repo id or explicitly
+    bundled = tiny(seed=3)
+    bundled.save_pretrained(tmp_path / "weights" / "dcgan-32", config=bundled.config)
+    with pytest.warns(UserWarning, match="unreachable.*not in the Hugging Face cache.*bundled"):
+        loaded = hub.load("u/other-dcgan-32", weights_root=tmp_path / "weights")
+    assert loaded.origin == "bundled" and same_output(bundled, loaded.generator)
+
+
+def test_offline_fallback_to_bundled_weights(tmp_path, hf_cache):
+    bundled = tiny(seed=3)
+    bundled.save_pretrained(tmp_path / "weights" / "dcgan-32", config=bundled.config)
+    source = hub.WeightSource("dcgan-32", "u/my-cats", revision="v2")
+    with pytest.warns(UserWarning, match="offline mode.*bundled"):
+        loaded = hub.load_source(source, weights_root=tmp_path / "weights")
+    assert loaded.origin == "bundled" and loaded.location == str(tmp_path / "weights" / "dcgan-32")
+    assert "u/my-cats@v2" in loaded.notice and same_output(bundled, loaded.generator)
+    with pytest.raises(hub.HubError, match="cannot load u/my-cats.*not in the Hugging Face cache") as err:
+        hub.load("u/my-cats", weights_root=tmp_path / "weights")
+    assert err.value.__cause__ is None and err.value.__context__ is None  # one line, no chained traceback
+
+
+def test_tampered_cached_file_fails_strictly(tmp_path, hf_cache):
+    g = tiny()
+    g.save_pretrained(tmp_path / "w", config=g.config)
+    snap = cache_commit(hf_cache, "u/catgan-dcgan-32", tmp_path / "w", "d" * 40)
+    blob = (snap / "model.safetensors").resolve()
+    blob.write_bytes(blob.read_bytes()[:100])
+    (tmp_path / "weights" / "dcgan-32").mkdir(parents=True)  # a bundled copy must not mask the broken file
+    g.save_pretrained(tmp_path / "weights" / "dcgan-32", config=g.config)
+    with pytest.raises(ValueError, match="not a readable safetensors"):
+        hub.load("u/catgan-dcgan-32", weights_root=tmp_path / "weights")
+
+
+def test_weight_sources_setting(tmp_path, monkeypatch):
+    g = tiny()
+    g.save_pretrained(tmp_path / "weights" / "dcgan-32", config=g.config)
+    (tmp_path / "weights" / "notes").mkdir()
+    monkeypatch.delenv(hub.ENV_WEIGHTS, raising=False)
+    assert hub.weight_sources(weights_root=tmp_path / "weights") == {
+        "dcgan-32": hub.WeightSource("dcgan-32", str(tmp_path / "weights" / "dcgan-32"))}
+    monkeypatch.setenv(hub.ENV_WEIGHTS, " dcgan-32 = u/cats@v1 , gan-64=u/gan64,dcgan-64=weights/dcgan-64")
+    assert hub.weight_sources(weights_root=tmp_path / "weights") == {  # read at call time
+        "dcgan-32": hub.WeightSource("dcgan-32", "u/cats", "v1"),
+        "gan-64": hub.WeightSource("gan-64", "u/gan64"),
+        "dcgan-64": hub.WeightSource("dcgan-64", "weights/dcgan-64")}
+    assert hub.weight_sources("", weights_root=tmp_path / "nowhere") == {}
+    with pytest.raises(ValueError, match="CATGAN_WEIGHTS entry 'u/cats' should be NAME="):
+        hub.weight_sources("u/cats")
+
+
+# ------------------------------------------------------------------ a local stand-in for the Hub
+
+class FakeHub:
+    """The few endpoints publishing uses: create repo/branch, repo info, validate-yaml, preupload
+    (every file 'regular', with the remote git oid so unchanged files are skipped) and commit."""
+
+    def __init__(self):
+        self.repos: dict[str, dict] = {}  # repo_id -> {"refs": {branch: sha}, "commits": {sha: {...}}}
+        self.requests: list[dict] = []
+        self.fail_commit = 0  # HTTP status to answer commits with
+        hub_ = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                hub_.handle(self, "GET")
+
+            def do_POST(self):
+                hub_.handle(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def commits(self, repo_id):
+        return self.repos.get(repo_id, {}).get("commits", {})
+
+    def files(self, repo_id, ref="main") -> dict[str, bytes]:
+        return self.commits(repo_id)[self.repos[repo_id]["refs"][ref]]["files"]
+
+    def _commit(self, repo, parent, files, message):
+        sha = hashlib.sha1(f"{parent}{message}{sorted(files.items())}".encode()).hexdigest()
+        repo["commits"][sha] = {"files": files, "parent": parent, "message": message}
+        return sha
+
+    def handle(self, req, method):
+        body = req.rfile.read(int(req.headers.get("Content-Length") or 0))
+        self.requests.append({"method": method, "path": req.path, "body": body,
+                              "headers": {k.lower(): v for k, v in req.headers.items()}})
+        parts = req.path.split("?")[0].strip("/").split("/")
+        status, out, headers = 404, {"error": "not found"}, {}
+        if req.headers.get("Authorization") != f"Bearer {TOKEN}":
+            status, out = 401, {"error": "Invalid credentials"}
+        elif parts[:3] == ["api", "repos", "create"]:
+            data = json.loads(body)
+            repo_id = f"{data['organization']}/{data['name']}"
+            if repo_id in self.repos:
+                status, out = 409, {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"}
+            else:
+                repo = self.repos[repo_id] = {"refs": {}, "commits": {}, "private": data.get("visibility") == "private"}
+                repo["refs"]["main"] = self._commit(repo, None, {".gitattributes": b"*.safetensors filter=lfs\n"},
+                                                    "initial commit")
+                status, out = 200, {"url": f"{self.url}/{repo_id}"}
+        elif parts[:2] == ["api", "validate-yaml"]:
+            yaml.safe_load(json.loads(body)["content"].split("---")[1])
+            status, out = 200, {"errors": [], "warnings": []}
+        elif parts[:2] == ["api", "models"] and len(parts) in (4, 6) and f"{parts[2]}/{parts[3]}" in self.repos:
+            repo_id, action, ref = f"{parts[2]}/{parts[3]}", *(parts[4:] or ["revision", "main"])
+            repo = self.repos[repo_id]
+            status, out = self.repo_action(repo, repo_id, action, ref, body)
+        elif parts[:2] == ["api", "models"]:
+            status, out, headers = 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
+        self.reply(req, status, out, headers)
+
+    def repo_action(self, repo, repo_id, action, ref, body):
+        if action == "branch":
+            if ref in repo["refs"]:
+                return 409, {"error": "branch exists"}
+            repo["refs"][ref] = repo["refs"]["main"]
+            return 200, {}
+        if ref not in repo["refs"]:
+            return 404, {"error": "Revision not found"}
+        head = repo["refs"][ref]
+        files = repo["commits"][head]["files"]
+        if action == "revision":
+            return 200, {"id": repo_id, "sha": head, "private": repo["private"],
+                         "siblings": [{"rfilename": f} for f in sorted(files)]}
+        if action == "preupload":
+            return 200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
+                                    "oid": git_hash(files[f["path"]]) if f["path"] in files else None}
+                                   for f in json.loads(body)["files"]]}
+        if action == "commit":
+            if self.fail_commit:
+                return self.fail_commit, {"error": "Internal Error - We're working hard to fix this"}
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+            header = next(x["value"] for x in lines if x["key"] == "header")
+            added = {x["value"]["path"]: base64.b64decode(x["value"]["content"]) for x in lines if x["key"] == "file"}
+            repo["refs"][ref] = sha = self._commit(repo, head, {**files, **added}, header["summary"])
+            repo["commits"][sha]["added"] = sorted(added)
+            return 200, {"commitUrl": f"{self.url}/{repo_id}/commit/{sha}", "commitOid": sha}
+        return 404, {"error": f"unknown action {action}"}
+
+    def reply(self, req, status, out, headers=None):
+        data = json.dumps(out).encode()
+        req.send_response(status)
+        for key, value in {**(headers or {}), "Content-Type": "application/json"}.items():
+            req.send_header(key, value)
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        req.wfile.write(data)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch):
+    server = FakeHub()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # to check staging is cleaned up
+    (tmp_path / "tmp").mkdir()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def weights_dir(tmp_path) -> Path:
+    g = tiny()
+    train_config = {"data": "cats.zip", "out": "runs/x", "steps": 3}
+    out = save_generator(g, tmp_path / "weights" / "dcgan-32", train_config=train_config, n_grid=4,
+                         summary={"steps": 3, "images_seen": 192, "device": "cpu", "precision": "fp32"})
+    (out / "evolution.gif").write_bytes(b"GIF89a fake frames")
+    return out
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_publish_one_commit_idempotent_and_token_free(fake_hub, weights_dir, tmp_path, capsys, caplog):
+    from catgan.publish import main
+
+    before = snapshot(weights_dir)
+    caplog.set_level("DEBUG")
+    assert main([str(weights_dir), "me/catgan-dcgan-32", "--private"]) == 0
+    commits = fake_hub.commits("me/catgan-dcgan-32")
+    assert len(commits) == 2 and fake_hub.repos["me/catgan-dcgan-32"]["private"]
+    head = fake_hub.repos["me/catgan-dcgan-32"]["refs"]["main"]
+    assert commits[head]["added"] == UPLOADED and commits[head]["message"] == "Upload catgan dcgan-32 generator"
+    files = fake_hub.files("me/catgan-dcgan-32")
+    for name in ("config.json", "model.safetensors", "samples.png", "evolution.gif"):
+        assert files[name] == before[name]
+    card = files["README.md"].decode()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["library_name"] == "catgan" and meta["catgan"]["summary"]["images_seen"] == 192
+    assert 'load_generator("me/catgan-dcgan-32")' in card and "![evolution](evolution.gif)" in card
+    # the same folder again: no new commit
+    assert main([str(weights_dir), "me/catgan-dcgan-32"]) == 0
+    assert len(fake_hub.commits("me/catgan-dcgan-32")) == 2
+    out = capsys.readouterr()
+    assert "already up to date, no new commit" in out.out
+    # the token travelled only in Authorization headers
+    assert all(r["headers"].get("authorization") == f"Bearer {TOKEN}" for r in fake_hub.requests)
+    for r in fake_hub.requests:
+        assert TOKEN not in r["path"] and TOKEN.encode() not in r["body"]
+        assert TOKEN not in json.dumps({k: v for k, v in r["headers"].items() if k != "authorization"})
+    assert TOKEN not in out.out + out.err + caplog.text
+    assert all(TOKEN.encode() not in blob for blob in files.values())
+    assert snapshot(weights_dir) == before and not any((tmp_path / "tmp").iterdir())
+
+
+def test_publish_with_results_to_a_branch(fake_hub, weights_dir, tmp_path):
+    table = tmp_path / "table1.json"
+    table.write_text(json.dumps({"protocol": {"n_samples": 10000, "reference": "cat-faces-64"}, "rows": [
+        {"model": "weights/other-64", "fid": 99.0},
+        {"model": str(weights_dir), "fid": {"value": 41.234, "ci": [39.5, 43.1]}, "kid": 0.0321, "cat_rate": 0.62}]}))
+    done = hub.publish(weights_dir, "me/cats", revision="v1", results=table)
+    assert done.changed and done.files == tuple(UPLOADED)
+    refs = fake_hub.repos["me/cats"]["refs"]
+    assert refs["v1"] == done.commit_oid != refs["main"]
+    card = fake_hub.files("me/cats", "v1")["README.md"].decode()
+    assert "| FID | 41.23 | [39.50, 43.10] |" in card and "n_samples: 10000" in card
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["model-index"][0]["results"][0]["metrics"][0] == {"type": "fid", "value": 41.234, "name": "FID"}
+
+
+def test_failed_upload_is_clear_and_leaves_nothing(fake_hub, weights_dir, tmp_path):
+    before = snapshot(weights_dir)
+    fake_hub.fail_commit = 500
+    with pytest.raises(hub.HubError, match=r"publishing to me/cats failed: the Hub answered HTTP 500") as err:
+        hub.publish(weights_dir, "me/cats")
+    assert TOKEN not in str(err.value) and err.value.__cause__ is None
+    assert len(fake_hub.commits("me/cats")) == 1  # only the repo's initial commit
+    assert snapshot(weights_dir) == before and not any((tmp_path / "tmp").iterdir())
+    # a rejected token
+    fake_hub.fail_commit = 0
+    with pytest.raises(hub.HubError, match="token was rejected"):
+        hub.publish(weights_dir, "me/cats", token="hf_wrong")
+
+
+def test_without_a_token_the_error_is_clear(weights_dir, tmp_path, monkeypatch, capsys):
+    import train
+    from catgan.publish import main
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-stored-tokens"))
+    assert main([str(weights_dir), "me/cats"]) == 1
+    assert "no Hugging Face token: set HF_TOKEN" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # train.py refuses before training, not after
+        train.train_main(["--data", str(tmp_path / "cats.zip"), "--push-to-hub", "me/cats"])
+    assert "no Hugging Face token" in capsys.readouterr().err
+
+
+def test_mixin_push_to_hub_uploads_a_weights_folder(fake_hub, monkeypatch):
+    monkeypatch.setattr(constants, "ENDPOINT", fake_hub.url)
+    g = tiny()
+    g.push_to_hub("me/mixin", config=g.config, token=TOKEN)
+    assert {"config.json", "model.safetensors", "README.md"} <= set(fake_hub.files("me/mixin"))
+    assert json.loads(fake_hub.files("me/mixin")["config.json"])["arch"] == "dcgan"
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
