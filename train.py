@@ -3,6 +3,7 @@
     python train.py --data cats.zip --arch dcgan --size 64 --out runs/dcgan-64 --epochs 25
     python train.py --data cats.zip --out runs/dcgan-64 --resume --epochs 50
     python train.py export runs/dcgan-64 weights/dcgan-64 [--fp16]
+    python train.py --data cats.zip --out runs/dcgan-64 --push-to-hub USER/REPO [--private]
 
 Flags map one-to-one onto catgan.models.ModelConfig and catgan.config.TrainConfig.
 """
@@ -20,6 +21,8 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still go to metrics.jsonl)")
+    parser.add_argument("--push-to-hub", metavar="USER/REPO", help="publish the exported generator to the Hub at the end")
+    parser.add_argument("--private", action="store_true", help="with --push-to-hub: create the repo private")
     args = parser.parse_args(argv)
     try:
         model_cfg, train_cfg = from_args(ModelConfig, args), from_args(TrainConfig, args)
@@ -30,6 +33,13 @@ def train_main(argv: list[str]) -> int:
         return 0
     if not train_cfg.data:
         parser.error("--data is required: a folder or .zip of cat photos")
+    if args.push_to_hub:  # fail now, not after hours of training
+        from catgan.hub import HubError, require_token
+
+        try:
+            require_token()
+        except HubError as e:
+            parser.error(str(e))
 
     from catgan.data import DataError, load_images
     from catgan.export import export_run
@@ -49,6 +59,14 @@ def train_main(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"done: {summary['steps']} steps, {summary['mean_images_per_s']} img/s; generator in {out}", file=sys.stderr)
+    if args.push_to_hub:
+        from catgan.hub import HubError, publish
+
+        try:
+            print(f"pushed to {publish(out, args.push_to_hub, private=args.private, run_dir=train_cfg.out).commit_url}")
+        except HubError as e:
+            print(f"error: {e} (retry: python -m catgan.publish {out} {args.push_to_hub})", file=sys.stderr)
+            return 1
     return 0
 
 
