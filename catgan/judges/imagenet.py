@@ -44,7 +44,11 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def _imagenet_judge(name, model: nn.Module, state: dict, source: str, preprocess=TORCHVISION) -> Judge:
-    model.load_state_dict(state)  # strict
+    try:
+        model.load_state_dict(state)  # strict
+    except RuntimeError as err:
+        first = str(err).splitlines()[1:2] or [str(err)[:200]]
+        raise ValueError(f"{source} is not a {name} state dict: {first[0].strip()}") from None
     return Judge(name, model, imagenet_labels(), cat_classes=CAT_CLASSES, big_cat_classes=BIG_CAT_CLASSES,
                  preprocess=preprocess, weights=source)
 
