@@ -31,8 +31,10 @@ CAT_FACES_DATASET = Dataset(
     "(Zhang, Sun & Tang, ECCV 2008), about 10k cat photos from the web.",
     "No licence file ships with the data. The CAT dataset was released for research and the photos' copyright "
     "stays with their owners: research / non-commercial use only. Credit Spandan Ghosh (Kaggle) and Zhang et al. 2008.",
-    "@inproceedings{zhang2008cat,\n  title={Cat Head Detection - How to Effectively Exploit Shape and Texture Features},\n"
-    "  author={Zhang, Weiwei and Sun, Jian and Tang, Xiaoou},\n  booktitle={European Conference on Computer Vision (ECCV)},"
+    "@inproceedings{zhang2008cat,\n"
+    "  title={Cat Head Detection - How to Effectively Exploit Shape and Texture Features},\n"
+    "  author={Zhang, Weiwei and Sun, Jian and Tang, Xiaoou},\n"
+    "  booktitle={European Conference on Computer Vision (ECCV)},"
     "\n  year={2008}\n}\n@misc{ghosh2018catfaces,\n  author={Ghosh, Spandan},\n"
     "  title={Cats faces 64x64 (For generative models)},\n  howpublished={Kaggle},\n  year={2018}\n}",
 )
@@ -78,7 +80,8 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
         "![samples](samples.png)", "",
     ]
     if gif:
-        lines += ["Training evolution (fixed latents, one frame per sample step):", "", "![evolution](evolution.gif)", ""]
+        lines += ["Training evolution (fixed latents, one frame per sample step):", "",
+                  "![evolution](evolution.gif)", ""]
     lines += ["## Load and sample", "", "```python",
               "from catgan import load_generator, sample",
               f"generator = load_generator(\"{repo_id or 'weights/' + name}\")",
@@ -89,9 +92,10 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
         lines += ["## Training configuration", "", "```json", json.dumps(train_config, indent=2), "```", ""]
         lines += ["Reproduce:", "", "```bash", reproduce_command(config, train_config), "```", ""]
     if summary:
-        lines += ["| steps | images seen | wall time (s) | images/s | device | precision |", "|---|---|---|---|---|---|",
-                  f"| {summary.get('steps', '')} | {summary.get('images_seen', '')} | {summary.get('wall_time_s', '')} "
-                  f"| {summary.get('mean_images_per_s', '')} | {summary.get('device', '')} | {summary.get('precision', '')} |", ""]
+        keys = ("steps", "images_seen", "wall_time_s", "mean_images_per_s", "device", "precision")
+        lines += ["| steps | images seen | wall time (s) | images/s | device | precision |", 
+                  "|---|---|---|---|---|---|",
+                  "| " + " | ".join(str(summary.get(k, "")) for k in keys) + " |", ""]
     lines += ["## Metrics", ""] + _metrics_section(metrics, values)
     lines += ["## Model config", "", "```json", json.dumps(asdict(config), indent=2), "```", ""]
     return "\n".join(lines)

@@ -13,7 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m catgan.publish", description=__doc__.splitlines()[0])
     parser.add_argument("weights", help="weights folder (config.json, model.safetensors, ...)")
     parser.add_argument("repo_id", help="USER/REPO on the Hub (created if missing)")
-    parser.add_argument("--private", action="store_true", help="create the repo private (an existing repo keeps its visibility)")
+    parser.add_argument("--private", action="store_true",
+                        help="create the repo private (an existing repo keeps its visibility)")
     parser.add_argument("--revision", help="branch to commit to (created from main if missing); default main")
     parser.add_argument("--results", help="catgan.evaluate results JSON (e.g. results/table1.json): "
                                           "the row naming this model fills the card's metrics")

@@ -85,7 +85,8 @@ def test_catgan_evaluate_rows():
     row = find_result(table, ["/abs/runs/dcgan-64/generator", "runs/dcgan-64/generator", "generator"])
     assert row["source"] == "runs/dcgan-64/generator"
     card = render_card(CONFIG, metrics=row)
-    for line in ("| FID | 31.34 | n/a |", "| KID | 0.0213 | ± 0.0011 |", "| cat-rate (resnet50) | 0.812 | [0.801, 0.823] |",
+    for line in ("| FID | 31.34 | n/a |", "| KID | 0.0213 | ± 0.0011 |",
+                 "| cat-rate (resnet50) | 0.812 | [0.801, 0.823] |",
                  "| cat-rate (mobilenet_v2) | 0.640 | [0.627, 0.653] |", "5000 generated images",
                  "- cat_rule: top-1 in classes 281-285", '"n": 5000'):
         assert line in card
