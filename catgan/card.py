@@ -93,7 +93,7 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
         lines += ["Reproduce:", "", "```bash", reproduce_command(config, train_config), "```", ""]
     if summary:
         keys = ("steps", "images_seen", "wall_time_s", "mean_images_per_s", "device", "precision")
-        lines += ["| steps | images seen | wall time (s) | images/s | device | precision |", 
+        lines += ["| steps | images seen | wall time (s) | images/s | device | precision |",
                   "|---|---|---|---|---|---|",
                   "| " + " | ".join(str(summary.get(k, "")) for k in keys) + " |", ""]
     lines += ["## Metrics", ""] + _metrics_section(metrics, values)
