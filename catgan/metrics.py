@@ -51,7 +51,21 @@ def fid_from_stats(mu1, sigma1, mu2, sigma2) -> float:
 
 
 def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
-    return fid_from_stats(*feature_stats(real), *feature_stats(fake))
+    """FID between two (N, D) feature sets.
+
+    With fewer images than dimensions the covariances are low-rank, and
+    tr sqrt(S1 S2) = ||A B^T||_* / sqrt((n1 - 1)(n2 - 1)) for the centred features A, B: an SVD of
+    an (n1, n2) matrix instead of two (D, D) eigendecompositions. Both routes are exact.
+    """
+    a, b = real.double(), fake.double()
+    if min(len(a), len(b)) > a.shape[1]:
+        return fid_from_stats(*feature_stats(a), *feature_stats(b))
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    ca, cb = a - mu_a, b - mu_b
+    na, nb = len(a) - 1, len(b) - 1
+    tr_covmean = torch.linalg.svdvals(ca @ cb.T).sum() / math.sqrt(na * nb)
+    value = (mu_a - mu_b).square().sum() + ca.square().sum() / na + cb.square().sum() / nb - 2 * tr_covmean
+    return float(value.clamp_min(0))
 
 
 def kid(real: torch.Tensor, fake: torch.Tensor, *, subsets: int = 100, subset_size: int = 1000,
