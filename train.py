@@ -41,25 +41,32 @@ def train_main(argv: list[str]) -> int:
         except HubError as e:
             parser.error(str(e))
 
+    from catgan import distributed
     from catgan.data import DataError, load_images
     from catgan.export import export_run
     from catgan.trainer import NonFiniteLossError, Trainer
 
+    dist = distributed.init_from_env(train_cfg.device)  # torchrun sets the env; else single-process
+    say = (lambda msg: print(msg, file=sys.stderr)) if dist.is_main else (lambda msg: None)
+    progress = dist.is_main and not args.no_progress
     try:
         images = load_images(train_cfg.data, model_cfg.img_size, limit=train_cfg.limit or None,
-                             cache_dir=train_cfg.cache_dir or None, progress=not args.no_progress)
-        print(images.report(), file=sys.stderr)
-        trainer = Trainer(model_cfg, train_cfg, images.images, progress=not args.no_progress)
+                             cache_dir=train_cfg.cache_dir or None, progress=progress)
+        say(images.report())
+        trainer = Trainer(model_cfg, train_cfg, images.images, dist=dist, progress=progress)
         if args.resume:
             trainer.resume()
-            print(f"resumed from step {trainer.step}", file=sys.stderr)
+            say(f"resumed from step {trainer.step}")
         summary = trainer.fit()
-        out = export_run(train_cfg.out, f"{train_cfg.out}/generator")
+        if dist.is_main:
+            out = export_run(train_cfg.out, f"{train_cfg.out}/generator")
+            say(f"done: {summary['steps']} steps, {summary['mean_images_per_s']} img/s; generator in {out}")
     except (DataError, NonFiniteLossError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"done: {summary['steps']} steps, {summary['mean_images_per_s']} img/s; generator in {out}", file=sys.stderr)
-    if args.push_to_hub:
+    finally:
+        distributed.shutdown()
+    if args.push_to_hub and dist.is_main:
         from catgan.hub import HubError, publish
 
         try:

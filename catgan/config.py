@@ -37,6 +37,7 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "bf16"  # bf16 autocast on CPU/CUDA; fp16 (+GradScaler) on CUDA only
     channels_last: bool = True
+    sync_bn: bool = False  # multi-GPU: BatchNorm statistics over the global batch (CUDA only)
     log_every: int = 10
     sample_every: int = 500
     ckpt_every: int = 1000

@@ -15,6 +15,7 @@ from .batches import RealBatches
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig, run_config_json
 from .diffaug import diff_augment
+from .distributed import DistInfo, gather_across_ranks, mean_across_ranks, params_checksum
 from .images import make_grid, save_gif, save_png
 from .models import ModelConfig, build_discriminator, build_generator
 
@@ -26,12 +27,12 @@ class NonFiniteLossError(RuntimeError):
     pass
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda asked for, but no CUDA GPU is visible")
-    return torch.device(name)
+    return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
 
 
 class EMA:
@@ -52,10 +53,10 @@ class EMA:
 
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, images: torch.Tensor, *,
-                 rank: int = 0, world_size: int = 1, progress: bool = True):
+                 dist: DistInfo = DistInfo(), progress: bool = True):
         self.model_cfg, self.cfg, self.progress = model_cfg, cfg, progress
-        self.rank, self.world_size, self.is_main = rank, world_size, rank == 0
-        self.device = resolve_device(cfg.device)
+        self.world_size, self.is_main = dist.world_size, dist.is_main
+        self.device = resolve_device(cfg.device, dist.local_rank)
         if cfg.precision == "fp16" and self.device.type != "cuda":
             raise ValueError("--precision fp16 needs CUDA; use bf16 on CPU")
         if images.shape[-1] != model_cfg.img_size:
@@ -65,6 +66,7 @@ class Trainer:
         self.G = build_generator(model_cfg).to(self.device, memory_format=fmt)
         self.D = build_discriminator(model_cfg).to(self.device, memory_format=fmt)
         self.ema = EMA(self.G, cfg.ema_decay)
+        self.g_net, self.d_net = self._wrap_ddp(dist)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
@@ -72,12 +74,29 @@ class Trainer:
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.batches = RealBatches(images, cfg.batch_size, seed=cfg.seed, flip=cfg.flip, device=self.device,
-                                   rank=rank, world_size=world_size, channels_last=fmt == torch.channels_last)
+                                   rank=dist.rank, world_size=dist.world_size,
+                                   channels_last=fmt == torch.channels_last)
         g = torch.Generator().manual_seed(cfg.seed)
         self.fixed_z = torch.randn(cfg.grid_size, model_cfg.z_dim, generator=g).to(self.device)
         self.total_steps = cfg.steps or max(1, cfg.epochs * self.batches.per_epoch // cfg.d_steps)
         self.step = 0
         self.out = Path(cfg.out)
+
+    def _wrap_ddp(self, dist: DistInfo):
+        """DDP keeps G and D identical on every rank (gradients are all-reduced, and BatchNorm
+        buffers are broadcast from rank 0 at each forward, so EMA copies stay identical too).
+        With --sync-bn (CUDA only) BatchNorm statistics are computed over the global batch."""
+        if dist.world_size == 1:
+            return self.G, self.D
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        if self.cfg.sync_bn:
+            if self.device.type != "cuda":
+                raise ValueError("--sync-bn needs CUDA (PyTorch's SyncBatchNorm is GPU-only)")
+            self.G = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
+            self.D = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
 
     # -- one step ---------------------------------------------------------------------------
     def autocast(self):
@@ -89,8 +108,8 @@ class Trainer:
     def _noise(self) -> torch.Tensor:
         return torch.randn(self.cfg.batch_size, self.model_cfg.z_dim, device=self.device)
 
-    def _d(self, x: torch.Tensor) -> torch.Tensor:
-        return self.D(diff_augment(x, self.cfg.diffaug) if self.cfg.diffaug else x)
+    def _d(self, x: torch.Tensor, net: torch.nn.Module) -> torch.Tensor:
+        return net(diff_augment(x, self.cfg.diffaug) if self.cfg.diffaug else x)
 
     def train_step(self) -> torch.Tensor:
         """One step; returns [loss_d, loss_g, d_real, d_fake] as a detached tensor."""
@@ -100,22 +119,23 @@ class Trainer:
             real = self.batches.get(self.step * cfg.d_steps + i)
             with self.autocast():
                 with torch.set_grad_enabled(i == cfg.d_steps - 1):
-                    fake = self.G(self._noise())
-                logit_real, logit_fake = self._d(real), self._d(fake.detach())
+                    fake = self.g_net(self._noise())
+                logit_real, logit_fake = self._d(real, self.d_net), self._d(fake.detach(), self.d_net)
             loss_d = losses.d_loss(cfg.loss, logit_real, logit_fake, real_label=cfg.real_label,
                                    label_noise=cfg.label_noise)
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(loss_d).backward()
             self.scaler_d.step(self.opt_d)
             self.scaler_d.update()
-        # (2) update G to fool the updated D; D's weight gradients aren't needed here
+        # (2) update G to fool the updated D; D's weight gradients aren't needed here, and D is
+        # called unwrapped (no DDP gradient sync for a network that isn't stepped)
         self.D.requires_grad_(False)
         for j in range(cfg.g_steps):
             with self.autocast():
                 if j > 0:
-                    fake = self.G(self._noise())
-                logit_fake_g = self._d(fake)
-                logit_real_g = self._d(real) if cfg.loss == "rals" else None
+                    fake = self.g_net(self._noise())
+                logit_fake_g = self._d(fake, self.D)
+                logit_real_g = self._d(real, self.D) if cfg.loss == "rals" else None
             loss_g = losses.g_loss(cfg.loss, logit_fake_g, logit_real_g)
             self.opt_g.zero_grad(set_to_none=True)
             self.scaler_g.scale(loss_g).backward()
@@ -166,6 +186,17 @@ class Trainer:
         if self.is_main:
             save_checkpoint(self.state_dict(), self.out / CHECKPOINT_NAME)
 
+    def check_ranks(self) -> dict:
+        """Multi-process runs: are G, D and EMA G identical on every rank, and did the ranks
+        draw disjoint data? Recorded in summary.json."""
+        if self.world_size == 1:
+            return {}
+        sums = torch.cat([params_checksum(m) for m in (self.G, self.D, self.ema.model)]).to(self.device)
+        in_sync = all(torch.equal(sums, other) for other in gather_across_ranks(sums))
+        shards = [set(s.tolist()) for s in gather_across_ranks(self.batches.shard(0))]
+        overlap = sum(len(a & b) for i, a in enumerate(shards) for b in shards[i + 1:])
+        return {"ranks_in_sync": in_sync, "epoch0_shard_overlap": overlap, "epoch0_shard_sizes": [len(s) for s in shards]}
+
     # -- outputs -----------------------------------------------------------------------------
     @torch.no_grad()
     def save_samples(self) -> Path:
@@ -199,7 +230,7 @@ class Trainer:
                 steps_since += 1
                 bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == self.total_steps:
-                    loss_d, loss_g, d_real, d_fake = stats.tolist()
+                    loss_d, loss_g, d_real, d_fake = mean_across_ranks(stats).tolist()
                     if not (math.isfinite(loss_d) and math.isfinite(loss_g)):
                         raise NonFiniteLossError(
                             f"loss became non-finite at step {self.step} (loss_d={loss_d}, loss_g={loss_g}); "
@@ -222,10 +253,11 @@ class Trainer:
                     self.save()
         self.save()
         wall = time.perf_counter() - wall0
+        sync = self.check_ranks()
         summary = {"steps": self.step, "images_seen": self.step * imgs_per_step, "wall_time_s": round(wall, 2),
                    "mean_images_per_s": round((self.step - start_step) * imgs_per_step / max(wall, 1e-9), 1),
                    "device": str(self.device), "precision": cfg.precision, "world_size": self.world_size,
-                   "epochs": round(self.step * cfg.d_steps / self.batches.per_epoch, 3)}
+                   "epochs": round(self.step * cfg.d_steps / self.batches.per_epoch, 3), **sync}
         if self.is_main:
             self.save_samples()
             self.write_gif()
