@@ -39,13 +39,13 @@ def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: boo
     with torch.no_grad():
         z = torch.randn(n_grid, model.config.z_dim, generator=torch.Generator().manual_seed(seed))
         make_grid(model(z), nrow=8).save(tmp / "samples.png")
+    for src in extra_files:
+        shutil.copy(src, tmp / Path(src).name)
     (tmp / "README.md").write_text(render_card(model.config, train_config=train_config, summary=summary,
-                                               metrics=metrics))
+                                               metrics=metrics, gif=(tmp / "evolution.gif").exists()))
     if fp16:  # halves the folder; loads back into fp32 transparently
         model = model.half()
     model.save_pretrained(tmp, config=model.config)
-    for src in extra_files:
-        shutil.copy(src, tmp / Path(src).name)
     if out_dir.exists():
         old = out_dir.with_name(f".{out_dir.name}.old")
         shutil.rmtree(old, ignore_errors=True)
