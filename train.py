@@ -82,11 +82,12 @@ def export_main(argv: list[str]) -> int:
     parser.add_argument("run", help="run folder holding checkpoint.pt")
     parser.add_argument("out", help="weights folder to write (config.json, model.safetensors, README.md)")
     parser.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
+    parser.add_argument("--results", help="catgan.evaluate JSON with a row for OUT: its metrics go in the card")
     args = parser.parse_args(argv)
     from catgan.export import export_run
 
     try:
-        print(export_run(args.run, args.out, fp16=args.fp16))
+        print(export_run(args.run, args.out, fp16=args.fp16, results=args.results))
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

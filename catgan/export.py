@@ -14,9 +14,12 @@ from .images import make_grid
 from .models import HubModel, ModelConfig, build_generator
 
 
-def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: bool = False) -> Path:
-    """Export ``run_dir``'s EMA generator to ``out_dir``."""
+def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: bool = False,
+               results: str | os.PathLike | None = None) -> Path:
+    """Export ``run_dir``'s EMA generator to ``out_dir``; with ``results`` (a catgan.evaluate JSON that
+    has a row for ``out_dir``) the model card carries the measured metrics."""
     run_dir = Path(run_dir)
+    metrics = _metrics_row(results, Path(out_dir)) if results else None
     state = load_checkpoint(run_dir)
     generator = build_generator(ModelConfig(**state["model_config"]))
     generator.load_state_dict(state["ema"])
@@ -24,7 +27,19 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: 
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"steps": state["step"]}
     gif = run_dir / "evolution.gif"
     return save_generator(generator, out_dir, fp16=fp16, train_config=state["train_config"], summary=summary,
-                          extra_files=(gif,) if gif.exists() else ())
+                          metrics=metrics, extra_files=(gif,) if gif.exists() else ())
+
+
+def _metrics_row(results: str | os.PathLike, out_dir: Path) -> dict:
+    from .card import find_result
+
+    path = Path(results)
+    if not path.is_file():
+        raise FileNotFoundError(f"results file not found: {path}")
+    row = find_result(json.loads(path.read_text()), [str(out_dir), str(out_dir.resolve()), out_dir.name])
+    if row is None:
+        raise ValueError(f"{path} has no row for {out_dir}; run catgan.evaluate on it first")
+    return row
 
 
 def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: bool = False,

@@ -131,3 +131,11 @@ def test_export_cli_fp16(cats_zip, tmp_path):
     assert "python train.py --arch dcgan --size 32" in (tmp_path / "w32" / "README.md").read_text()
     assert train_cli.export_main([str(tmp_path / "empty"), str(tmp_path / "x")]) == 1
     assert not (tmp_path / "x").exists()
+    # re-export with evaluate's figures: the card carries them; no row for the folder is an error
+    table = {"protocol": {"n": 500}, "rows": [{"name": "w32", "source": str(tmp_path / "w32"), "n": 500,
+                                                "fid": 42.125, "kid": 0.031, "kid_std": 0.002, "judges": {}}]}
+    (tmp_path / "t.json").write_text(json.dumps(table))
+    assert train_cli.export_main([str(run), str(tmp_path / "w32"), "--fp16", "--results", str(tmp_path / "t.json")]) == 0
+    assert "42.1" in (tmp_path / "w32" / "README.md").read_text()
+    assert train_cli.export_main([str(run), str(tmp_path / "w9"), "--results", str(tmp_path / "t.json")]) == 1
+    assert not (tmp_path / "w9").exists()
