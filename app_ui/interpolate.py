@@ -1,0 +1,72 @@
+"""Interpolate tab: walk the latent space between two cats; MP4, GIF and a strip of frames."""
+from __future__ import annotations
+
+import gradio as gr
+import torch
+
+from catgan import latent
+from catgan.images import save_gif, to_pil
+
+from .common import RESAMPLING, Settings, generate, out_dir, upscale_grid
+from .sample import SampleControls, current_latents
+
+MAX_FRAMES = 120
+STRIP = 12  # frames shown in the strip
+
+
+def interpolate(settings: Settings, start, seed_a, seed_b, method, frames, fps, mode, resampling,
+                model, sample_seed, truncation, *amounts):
+    frames, fps = int(frames), float(fps)
+    if not 2 <= frames <= MAX_FRAMES:
+        raise gr.Error(f"Frames must be between 2 and {MAX_FRAMES}.")
+    if not 1 <= fps <= 60:
+        raise gr.Error("Frames per second must be between 1 and 60.")
+    if method not in latent.METHODS or mode not in latent.MODES or resampling not in RESAMPLING:
+        raise gr.Error("Unknown interpolation method, mode or upscaling.")
+    if start == "current sample":  # the first cat of the Sample tab, sliders included
+        g, loaded, z_a = current_latents(settings, model, sample_seed, truncation, *amounts)
+    else:
+        g, loaded, z_a = current_latents(settings, model, seed_a, truncation)
+    z_b = latent.latents(g.config.z_dim, 1, int(seed_b or 0), float(truncation))
+    x = generate(g, latent.path(z_a, z_b, frames, method=method, mode=mode))  # (T, 3, S, S)
+    size = g.config.img_size
+    scale = max(1, 256 // size)
+    big = [im.resize((size * scale, size * scale), RESAMPLING[resampling]) for im in to_pil(x)]
+    folder = out_dir()
+    mp4 = latent.write_mp4(big, folder / "interpolation.mp4", fps)
+    gif = folder / "interpolation.gif"
+    save_gif(big, gif, duration_ms=max(20, round(1000 / fps)), loop=0)
+    picks = torch.linspace(0, len(x) - 1, min(STRIP, len(x))).round().long()
+    strip = upscale_grid(x[picks], size * 2, resampling, nrow=len(picks))
+    what = "the current sample" if start == "current sample" else f"seed {int(seed_a or 0)}"
+    info = (f"{len(x)} frames ({method}, {mode}) from {what} to seed {int(seed_b or 0)} at {fps:g} fps; "
+            f"model {model} (weights `{loaded.location}`)")
+    return str(mp4), str(gif), strip, [str(mp4), str(gif)], info
+
+
+def build(settings: Settings, sample: SampleControls) -> None:
+    gr.Markdown("Walk from one cat to another through the latent space. Slerp follows the sphere where "
+                "Gaussian latents live; lerp takes the straight line (and passes closer to the mean cat).")
+    with gr.Row():
+        start = gr.Radio(["seed", "current sample"], value="seed", label="Start from")
+        seed_a = gr.Number(0, precision=0, label="Start seed", minimum=0)
+        seed_b = gr.Number(1, precision=0, label="End seed", minimum=0)
+        method = gr.Radio(list(latent.METHODS), value="slerp", label="Path")
+    with gr.Row():
+        frames = gr.Slider(2, MAX_FRAMES, value=48, step=1, label="Frames")
+        fps = gr.Slider(1, 60, value=24, step=1, label="Frames per second")
+        mode = gr.Radio(list(latent.MODES), value="ping-pong", label="Playback")
+        go = gr.Button("Interpolate", variant="primary")
+    with gr.Row():
+        video = gr.Video(label="MP4", format="mp4", autoplay=True, loop=True, interactive=False)
+        gif = gr.Image(label="Animated GIF", type="filepath", interactive=False)
+    strip = gr.Image(label="Frames", type="pil", format="png", interactive=False)
+    files = gr.File(label="Downloads (MP4 and GIF)", file_count="multiple", interactive=False)
+    info = gr.Markdown()
+
+    def run(*values):
+        return interpolate(settings, *values)
+
+    go.click(run, [start, seed_a, seed_b, method, frames, fps, mode, sample.resampling,
+                   sample.model, sample.seed, sample.truncation, *sample.sliders],
+             [video, gif, strip, files, info], api_name="interpolate", concurrency_limit=1)

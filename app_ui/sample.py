@@ -1,0 +1,165 @@
+"""Sample tab: a seeded grid of cats, truncation, and GANSpace sliders that edit it live.
+
+Slider ``.change`` (trigger_mode="always_last", no progress spinner) renders just the image while
+the slider moves, so a drag never queues up stale frames; ``.release`` renders once more and
+writes the caption that says which directions were moved. The sample controls themselves are
+the per-user "current sample" that the Interpolate and Score tabs read.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from catgan import latent
+
+from .common import NO_WEIGHTS, Settings, describe, generate, load_model, upscale_grid
+
+N_SLIDERS = 8
+MAX_CATS = 64
+SLIDER_RANGE = 5.0  # prior standard deviations
+
+
+def model_choices(settings: Settings) -> list[tuple[str, str]]:
+    out = []
+    for name, src in settings.sources.items():
+        config = Path(src.source) / "config.json"
+        try:
+            c = json.loads(config.read_text())
+            what = f"{c['arch'].upper()} {c['img_size']} px, {src.source}"
+        except (OSError, ValueError, KeyError, TypeError):
+            what = f"Hub {src.source}" + (f"@{src.revision}" if src.revision else "")
+        out.append((f"{name} ({what})", name))
+    return out
+
+
+@dataclass
+class SampleControls:
+    model: gr.Dropdown
+    seed: gr.Number
+    n: gr.Slider
+    truncation: gr.Slider
+    resampling: gr.Radio
+    zoom: gr.Slider
+    sliders: list
+    image: gr.Image
+    info: gr.Markdown
+
+    def latent_inputs(self) -> list:
+        """What defines the current sample: model, seed, truncation, slider amounts."""
+        return [self.model, self.seed, self.truncation, *self.sliders]
+
+
+def current_latents(settings: Settings, model, seed, truncation, *amounts, n: int = 1):
+    """(generator, key, name, loaded, z) for the sample controls' values."""
+    key, loaded = load_model(settings, model)
+    g = loaded.generator
+    z = latent.latents(g.config.z_dim, n, int(seed or 0), float(truncation))
+    if any(a for a in amounts):
+        z = latent.cached_directions(key, g, N_SLIDERS).apply(z, amounts)
+    return g, loaded, z
+
+
+def render(settings: Settings, model, seed, n, truncation, resampling, zoom, *amounts):
+    n = int(min(max(n or 1, 1), MAX_CATS))
+    g, _, z = current_latents(settings, model, seed, truncation, *amounts, n=n)
+    return upscale_grid(generate(g, z), g.config.img_size * int(zoom), resampling)
+
+
+def caption(settings: Settings, model, seed, n, truncation, *amounts) -> str:
+    _, loaded = load_model(settings, model)
+    moved = ", ".join(f"PC{i + 1} {a:+.1f}" for i, a in enumerate(amounts) if a)
+    return (describe(model, loaded) + f"  \nseed {int(seed or 0)}, {int(n)} cats, truncation ψ={truncation:g}"
+            + (f"; moved along {moved}" if moved else ""))
+
+
+def slider_updates(settings: Settings, model) -> list:
+    """The sliders relabelled for ``model``'s directions (computed once per model) and set to 0."""
+    key, loaded = load_model(settings, model)
+    d = latent.cached_directions(key, loaded.generator, N_SLIDERS)
+    labels = d.labels()
+    return [gr.update(value=0, label=labels[i], interactive=True) if i < len(labels)
+            else gr.update(value=0, label=f"PC{i + 1} (not available for this model)", interactive=False)
+            for i in range(N_SLIDERS)]
+
+
+def build(settings: Settings) -> SampleControls:
+    choices = model_choices(settings)
+    first = choices[0][1] if choices else None
+    gr.Markdown("Pick a model and a seed. The sliders move every cat along the generator's principal "
+                "directions (GANSpace: PCA of its first-layer features), largest first.")
+    if not choices:
+        gr.Markdown("⚠️ " + NO_WEIGHTS)
+    with gr.Row():
+        model = gr.Dropdown(choices, value=first, label="Model (weights/ or a Hub repo id)", allow_custom_value=True,
+                            scale=3)
+        seed = gr.Number(0, precision=0, label="Seed", minimum=0, scale=1)
+        new = gr.Button("🎲 New cats", variant="primary", scale=1)
+    with gr.Row():
+        n = gr.Slider(1, MAX_CATS, value=16, step=1, label="Grid size (cats)")
+        truncation = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ (1 = none, smaller = more typical)")
+        resampling = gr.Radio(["nearest", "bicubic"], value="nearest", label="Upscaling")
+        zoom = gr.Slider(1, 8, value=3, step=1, label="Zoom (×)")
+    with gr.Row():
+        with gr.Column(scale=3):
+            image = gr.Image(label="Cats", format="png", type="pil", interactive=False, show_label=False,
+                             buttons=["download"])
+            info = gr.Markdown()
+        with gr.Column(scale=2):
+            sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.1, label=f"PC{i + 1}")
+                       for i in range(N_SLIDERS)]
+            reset = gr.Button("Reset sliders")
+    c = SampleControls(model, seed, n, truncation, resampling, zoom, sliders, image, info)
+
+    def draw(*values):
+        return render(settings, *values)
+
+    def draw_and_caption(model, seed, n, truncation, resampling, zoom, *amounts):
+        return (render(settings, model, seed, n, truncation, resampling, zoom, *amounts),
+                caption(settings, model, seed, n, truncation, *amounts))
+
+    def new_cats(model, n, truncation, resampling, zoom, *amounts):
+        seed = secrets.randbelow(2**31)
+        return (seed, *draw_and_caption(model, seed, n, truncation, resampling, zoom, *amounts))
+
+    def switch_model(model, seed, n, truncation, resampling, zoom):
+        zeros = [0.0] * N_SLIDERS
+        return (*slider_updates(settings, model), *draw_and_caption(model, seed, n, truncation, resampling, zoom,
+                                                                      *zeros))
+
+    def reset_sliders(model, seed, n, truncation, resampling, zoom):
+        return switch_model(model, seed, n, truncation, resampling, zoom)
+
+    grid_inputs = [model, seed, n, truncation, resampling, zoom]
+    shown = [image, info]
+    new.click(new_cats, [model, n, truncation, resampling, zoom, *sliders], [seed, *shown], api_name="new_cats")
+    gr.on([seed.submit, n.release, truncation.release, resampling.change, zoom.release],
+          draw_and_caption, grid_inputs + sliders, shown, api_name="grid", trigger_mode="always_last")
+    model.change(switch_model, grid_inputs, [*sliders, *shown], api_name="model")
+    reset.click(reset_sliders, grid_inputs, [*sliders, *shown], api_name="reset")
+    for s in sliders:
+        # live: while dragging, only the image, and only the latest value (stale ones are dropped)
+        s.change(draw, grid_inputs + sliders, image, api_name="slide", show_progress="hidden",
+                 trigger_mode="always_last", concurrency_id="slide", concurrency_limit=2)
+        # settled: the same picture plus the caption naming the moved directions
+        s.release(draw_and_caption, grid_inputs + sliders, shown, api_name="slide_release", show_progress="hidden",
+                  trigger_mode="always_last", concurrency_id="slide", concurrency_limit=2)
+    return c
+
+
+def startup(settings: Settings, c: SampleControls):
+    """(fn, inputs, outputs) for demo.load: label the sliders and draw the first grid."""
+    def first(model, seed, n, truncation, resampling, zoom):
+        if not model:
+            return (*[gr.update() for _ in range(N_SLIDERS)], None, "")
+        try:
+            return (*slider_updates(settings, model),
+                    render(settings, model, seed, n, truncation, resampling, zoom),
+                    caption(settings, model, seed, n, truncation))
+        except gr.Error as e:
+            return (*[gr.update() for _ in range(N_SLIDERS)], None, f"⚠️ {e.message}")
+
+    return first, [c.model, c.seed, c.n, c.truncation, c.resampling, c.zoom], [*c.sliders, c.image, c.info]

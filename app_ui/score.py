@@ -1,0 +1,147 @@
+"""Score tab: ask a judge whether an image is a cat; a Table-1-style batch; all judges side by side."""
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+
+import gradio as gr
+import torch
+
+from catgan import latent, quiz
+from catgan.judges import JUDGES, JudgeUnavailable, load_judge
+from catgan.metrics import cat_rate
+
+from .common import Settings, generate, load_model, upload_image
+from .sample import SampleControls, current_latents
+
+MAX_BATCH = 256
+
+
+@functools.lru_cache(maxsize=8)
+def _judge(name: str):
+    """(judge, notice): loaded once per name; read-only afterwards, so shared by all users."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        judge = load_judge(name)
+    notice = "; ".join(str(w.message) for w in caught if "judge" in str(w.message)) or None
+    return judge, notice
+
+
+def get_judge(name: str):
+    if name not in JUDGES:
+        raise gr.Error(f"Unknown judge {name!r}; choose one of {', '.join(JUDGES)}.")
+    try:
+        return _judge(name)
+    except (JudgeUnavailable, OSError, ValueError) as e:
+        raise gr.Error(f"The judge {name} is not available here: {e}") from None
+
+
+def judge_line(judge, notice) -> str:
+    return f"Judge **{judge.name}**, weights: {judge.weights}" + (f"  \n⚠️ {notice}" if notice else "")
+
+
+def score_image(image, judge_name: str):
+    if image is None:
+        raise gr.Error("Upload an image first, or send the current sample from the Sample tab.")
+    judge, notice = get_judge(judge_name)
+    v = judge.score([image])[0]
+    verdict = "**a cat** 🐱" if v.is_cat else ("**a big cat**, not a house cat" if v.is_big_cat else "**not a cat**")
+    text = f"P(cat) = **{v.p_cat:.3f}**: the judge says this is {verdict}.  \n" + judge_line(judge, notice)
+    return {label: p for label, p in v.top5}, text
+
+
+def send_sample(settings: Settings, model, seed, truncation, *amounts):
+    g, _, z = current_latents(settings, model, seed, truncation, *amounts)
+    from catgan.images import to_pil
+    return to_pil(generate(g, z))[0]
+
+
+_TABLES: dict[tuple, tuple] = {}
+_TABLES_LOCK = threading.Lock()
+
+
+def batch_table(settings: Settings, model, judge_name: str, n):
+    n = int(n)
+    if not 1 <= n <= MAX_BATCH:
+        raise gr.Error(f"Batch size must be between 1 and {MAX_BATCH}.")
+    key_model, loaded = load_model(settings, model)
+    judge, notice = get_judge(judge_name)
+    key = (key_model, judge.name, judge.weights, n, settings.real_source)
+    with _TABLES_LOCK:  # cached: the same question always gets the same answer, computed once
+        if key not in _TABLES:
+            g = loaded.generator
+            rows = [_row(f"generated: {model}", judge.score(generate(g, latent.latents(g.config.z_dim, n, 0))))]
+            if settings.real_source:
+                try:
+                    photos = quiz.real_photos(settings.real_source, 64, settings.real_limit)
+                except quiz.QuizError as e:
+                    raise gr.Error(str(e)) from None
+                pick = torch.randperm(len(photos), generator=torch.Generator().manual_seed(0))[:n]
+                rows.insert(0, _row("real photos", judge.score(photos[pick])))
+            _TABLES[key] = rows
+        rows = _TABLES[key]
+    note = (f"{n} generated images (seeds 0..{n - 1} of one batch) and {n} real photos, scored by "
+            if settings.real_source else f"{n} generated images scored by ") + judge_line(judge, notice)
+    if not settings.real_source:
+        note += "  \nNo real-photo source is configured, so there is no real row. " + quiz.HOW_TO_ADD
+    return rows, note
+
+
+def _row(name: str, verdicts) -> list:
+    r = cat_rate([v.is_cat for v in verdicts], [v.p_cat for v in verdicts])
+    big = sum(v.is_big_cat for v in verdicts) / len(verdicts)
+    return [name, r["n"], f"{100 * r['cat_rate']:.1f} %", f"{100 * r['ci95'][0]:.1f}–{100 * r['ci95'][1]:.1f} %",
+            round(r["mean_p_cat"], 3), f"{100 * big:.1f} %"]
+
+
+def compare(image):
+    if image is None:
+        raise gr.Error("Upload an image first, or send the current sample from the Sample tab.")
+    rows = []
+    for name in JUDGES:
+        try:
+            judge, notice = _judge(name)
+        except (JudgeUnavailable, OSError, ValueError) as e:
+            rows.append([name, "unavailable", "", "", f"{e}"[:160]])
+            continue
+        if judge.name != name:  # it fell back to another judge, which has its own row
+            rows.append([name, "unavailable", "", "", f"uses {judge.name} instead"])
+            continue
+        v = judge.score([image])[0]
+        top = f"{v.top5[0][0]} ({v.top5[0][1]:.2f})"
+        rows.append([name, "cat" if v.is_cat else "not a cat", round(v.p_cat, 3), top, judge.weights])
+    return rows
+
+
+def build(settings: Settings, sample: SampleControls) -> None:
+    gr.Markdown("Ask a pretrained classifier whether an image is a cat (ImageNet classes 281–285; lions and "
+                "tigers count as big cats, not cats).")
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = upload_image(label="Image (PNG, JPEG, WebP, GIF, BMP, TIFF; up to 10 MB)", type="pil",
+                                sources=["upload", "clipboard"], height=260)
+            send = gr.Button("Use the current sample (Sample tab, first cat)")
+            judge = gr.Dropdown(list(JUDGES), value=settings.default_judge, label="Judge")
+            go = gr.Button("Score", variant="primary")
+        with gr.Column(scale=1):
+            top5 = gr.Label(num_top_classes=5, label="Top-5")
+            verdict = gr.Markdown()
+    send.click(functools.partial(send_sample, settings), [sample.model, sample.seed, sample.truncation,
+                                                          *sample.sliders], image, api_name="send_sample")
+    go.click(score_image, [image, judge], [top5, verdict], api_name="score", concurrency_id="judge",
+             concurrency_limit=1)
+    with gr.Accordion("Compare: the same image, every judge", open=False):
+        cmp_go = gr.Button("Compare judges")
+        cmp_table = gr.Dataframe(headers=["judge", "verdict", "P(cat)", "top-1", "weights"], interactive=False,
+                                 wrap=True)
+    cmp_go.click(compare, image, cmp_table, api_name="compare", concurrency_id="judge")
+    with gr.Accordion("Batch: generated vs real, like the study's Table 1", open=False):
+        with gr.Row():
+            n = gr.Slider(8, MAX_BATCH, value=64, step=8, label="Images per row (N)")
+            batch_go = gr.Button("Score a batch")
+        table = gr.Dataframe(headers=["images", "n", "cat-rate", "95 % CI", "mean P(cat)", "big-cat rate"],
+                             interactive=False)
+        note = gr.Markdown()
+    batch_go.click(functools.partial(batch_table, settings), [sample.model, judge, n], [table, note],
+                   api_name="batch", concurrency_id="judge")
