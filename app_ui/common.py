@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
+import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -93,12 +95,35 @@ def upscale_grid(x: torch.Tensor, cell: int, resampling: str, nrow: int | None =
     return grid.resize((grid.width * scale, grid.height * scale), RESAMPLING[resampling])
 
 
+# Gradio fixed its temp dir when it was imported; outputs go under it, so they are served in place
+OUT_ROOT = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio") / "catgan"
+KEEP_OUTPUTS_S = 15 * 60  # long enough to view and download; the quiz would otherwise fill the disk
+_last_sweep = [0.0]
+
+
 def out_dir() -> Path:
-    """A fresh folder under Gradio's temp dir (the only place the app writes and serves from)."""
-    root = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio") / "catgan"
-    folder = root / uuid.uuid4().hex
+    """A fresh folder under Gradio's temp dir (the only place the app writes and serves from).
+    Folders older than KEEP_OUTPUTS_S are removed, at most once a minute."""
+    now = time.time()
+    if now - _last_sweep[0] > 60:
+        _last_sweep[0] = now
+        for old in OUT_ROOT.glob("*"):
+            try:
+                if now - old.stat().st_mtime > KEEP_OUTPUTS_S:
+                    shutil.rmtree(old, ignore_errors=True)
+            except OSError:
+                pass
+    folder = OUT_ROOT / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def to_png(img: Image.Image) -> str:
+    """Write ``img`` as a fast PNG (zlib level 1: a quarter of level 6's time, lossless all the
+    same) and return its path; Gradio serves it as is instead of re-encoding it."""
+    path = out_dir() / "cats.png"
+    img.save(path, format="PNG", compress_level=1)
+    return str(path)
 
 
 # ---------------------------------------------------------------- uploads

@@ -16,7 +16,7 @@ import gradio as gr
 
 from catgan import latent
 
-from .common import NO_WEIGHTS, Settings, describe, generate, load_model, upscale_grid
+from .common import NO_WEIGHTS, Settings, describe, generate, load_model, to_png, upscale_grid
 
 N_SLIDERS = 8
 MAX_CATS = 64
@@ -66,7 +66,7 @@ def current_latents(settings: Settings, model, seed, truncation, *amounts, n: in
 def render(settings: Settings, model, seed, n, truncation, resampling, zoom, *amounts):
     n = int(min(max(n or 1, 1), MAX_CATS))
     g, _, z = current_latents(settings, model, seed, truncation, *amounts, n=n)
-    return upscale_grid(generate(g, z), g.config.img_size * int(zoom), resampling)
+    return to_png(upscale_grid(generate(g, z), g.config.img_size * int(zoom), resampling))
 
 
 def caption(settings: Settings, model, seed, n, truncation, *amounts) -> str:
@@ -97,7 +97,7 @@ def build(settings: Settings) -> SampleControls:
         model = gr.Dropdown(choices, value=first, label="Model (weights/ or a Hub repo id)", allow_custom_value=True,
                             scale=3)
         seed = gr.Number(0, precision=0, label="Seed", minimum=0, scale=1)
-        new = gr.Button("🎲 New cats", variant="primary", scale=1)
+        new = gr.Button("New cats", variant="primary", scale=1)
     with gr.Row():
         n = gr.Slider(1, MAX_CATS, value=16, step=1, label="Grid size (cats)")
         truncation = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ (1 = none, smaller = more typical)")
@@ -105,7 +105,7 @@ def build(settings: Settings) -> SampleControls:
         zoom = gr.Slider(1, 8, value=3, step=1, label="Zoom (×)")
     with gr.Row():
         with gr.Column(scale=3):
-            image = gr.Image(label="Cats", format="png", type="pil", interactive=False, show_label=False,
+            image = gr.Image(label="Cats", format="png", type="filepath", interactive=False, show_label=False,
                              buttons=["download"])
             info = gr.Markdown()
         with gr.Column(scale=2):

@@ -155,7 +155,7 @@ def test_quiz_stats_survive_a_restart(tmp_path, weights, cats_zip):
             c = s.client()
             c.predict(api_name="/quiz_pair")
             c.predict(api_name="/quiz_right")
-            assert f"{round_} answers in all" in c.predict(api_name="/quiz_stats")
+            assert f"{round_} answer{'s' if round_ > 1 else ''} in all" in c.predict(api_name="/quiz_stats")
         finally:
             s.close()
 

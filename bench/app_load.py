@@ -1,0 +1,101 @@
+"""Many simulated users on loopback: each loops through quiz pairs, answers and new samples via
+gradio_client against a running app (`python app.py` in a subprocess, with a fresh quiz DB).
+
+    python bench/app_load.py [--users 32] [--seconds 120] [--real ../shared/data/cat-faces-64.zip]
+
+Reports errors, p50/p95 latency per call, and answers sent vs answers stored in SQLite (they must
+be equal). Prints figures; never fails because a machine is slow.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from _server import ROOT, AppServer, percentiles
+from gradio_client import Client
+
+SLIDERS = [0.0] * 8
+REAL = ROOT.parent / "shared" / "data" / "cat-faces-64.zip"
+
+
+def user(url: str, folder: Path, model: str, until: float, think: float, grid: int, stats: dict,
+         lock: threading.Lock, seed: int) -> None:
+    rng = random.Random(seed)
+    try:
+        c = Client(url, analytics_enabled=False, verbose=False, download_files=str(folder))
+    except Exception as e:  # noqa: BLE001
+        with lock:
+            stats["errors"].append(f"connect: {e}")
+        return
+    while time.time() < until:
+        for name, call in (("quiz_pair", lambda: c.predict(api_name="/quiz_pair")),
+                           ("quiz_answer", lambda: c.predict(api_name=rng.choice(["/quiz_left", "/quiz_right"]))),
+                           ("new_cats", lambda: c.predict(model, grid, 1.0, "nearest", 2, *SLIDERS,
+                                                          api_name="/new_cats"))):
+            t = time.perf_counter()
+            try:
+                call()
+            except Exception as e:  # noqa: BLE001
+                with lock:
+                    stats["errors"].append(f"{name}: {type(e).__name__}: {str(e)[:120]}")
+                if name == "quiz_pair":
+                    break  # no pair, no answer: start the loop again
+                continue
+            with lock:
+                stats["latency"][name].append(time.perf_counter() - t)
+                if name == "quiz_answer":
+                    stats["answers"] += 1
+            time.sleep(rng.uniform(0, 2 * think))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--users", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=120)
+    p.add_argument("--think", type=float, default=1.0, help="mean pause between a user's clicks, seconds")
+    p.add_argument("--grid", type=int, default=16, help="cats per new sample")
+    p.add_argument("--real", default=str(REAL) if REAL.is_file() else None)
+    args = p.parse_args()
+    if not args.real:
+        raise SystemExit("give --real PATH (a folder or zip of cat photos) for the quiz")
+    tmp = Path(tempfile.mkdtemp(prefix="catgan-load-"))
+    db = tmp / "quiz.sqlite"
+    server = AppServer(args.real, db)
+    model = sorted(d.name for d in server.weights.iterdir() if (d / "config.json").is_file())[0]
+    stats = {"errors": [], "latency": defaultdict(list), "answers": 0}
+    lock = threading.Lock()
+    try:
+        Client(server.url, analytics_enabled=False, verbose=False, download_files=str(tmp / "warm")).predict(
+            api_name="/quiz_pair")  # decode the real photos once before the clock starts
+        until = time.time() + args.seconds
+        threads = [threading.Thread(target=user, args=(server.url, tmp / f"u{i}", model, until, args.think, args.grid,
+                                                       stats, lock, i)) for i in range(args.users)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        time.sleep(1)
+    finally:
+        server.close()
+    with sqlite3.connect(db) as con:
+        stored = con.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    everything = [x for xs in stats["latency"].values() for x in xs]
+    print(f"{args.users} users for {args.seconds:.0f} s (think {args.think} s, {args.grid}-cat grids) "
+          f"against {server.url}")
+    print(f"errors: {len(stats['errors'])}" + (f" (first: {stats['errors'][0]})" if stats["errors"] else ""))
+    print(f"{'call':12s} {'n':>6s} {'p50 s':>7s} {'p95 s':>7s}")
+    for name, xs in [*sorted(stats["latency"].items()), ("all", everything)]:
+        p50, p95 = percentiles(xs)
+        print(f"{name:12s} {len(xs):6d} {p50:7.3f} {p95:7.3f}")
+    print(f"answers sent: {stats['answers']}, stored in SQLite: {stored}"
+          f" ({'equal' if stored == stats['answers'] else 'MISMATCH'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""A real browser (Debian's Chromium, driven by Playwright) clicks through every tab.
+
+Screenshots go to a temp folder, or to $CATGAN_SCREENSHOTS (docs/screenshots holds committed
+ones). The quiz's "real" photos here are synthetic, so no real photo ever lands in a screenshot.
+"""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import jpeg_bytes, synthetic_faces, write_zip
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("CATGAN_OFFLINE", "1")
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium: apt-get install -y chromium")
+
+from test_app import Served, tiny_weights  # noqa: E402
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser")
+    fakes = write_zip(tmp / "synthetic-cats.zip",
+                      {f"{i}.jpg": jpeg_bytes(im) for i, im in enumerate(synthetic_faces(40))})
+    server = Served(tmp, weights_root=tiny_weights(tmp / "weights"), real_source=str(fakes), real_limit=40,
+                    quiz_db=tmp / "quiz.sqlite")
+    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):  # Chromium writes its profile there
+        os.environ[var] = str(tmp / "home")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+        pg.set_default_timeout(30_000)
+        pg.goto(server.url, wait_until="load")
+        yield pg
+        browser.close()
+    server.close()
+
+
+def shot(page, name):
+    folder = Path(os.environ.get("CATGAN_SCREENSHOTS") or Path(os.environ.get("TMPDIR", "/tmp")) / "catgan-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    assert (folder / f"{name}.png").stat().st_size > 10_000
+
+
+def test_sample_tab_in_a_browser(page):
+    page.get_by_text("DCGAN at 64 px").first.wait_for()  # demo.load drew the first grid
+    assert page.get_by_text("% of variance").first.is_visible()  # sliders labelled with PCA ranks
+    # the grid size, truncation and zoom sliders come first, then PC1..PC8
+    box = page.locator("input[type=range]:visible").nth(3).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()  # a drag: .change while moving, .release at the end
+    page.get_by_text("moved along PC").first.wait_for()
+    page.get_by_role("button", name="New cats").click()
+    shot(page, "sample")
+
+
+def test_interpolate_tab_in_a_browser(page):
+    page.get_by_role("tab", name="Interpolate").click()
+    page.get_by_role("button", name="Interpolate", exact=True).click()
+    page.get_by_text("frames (slerp, ping-pong)").wait_for()
+    page.locator("video").first.wait_for()
+    shot(page, "interpolate")
+
+
+def test_quiz_tab_in_a_browser(page):
+    page.get_by_role("tab", name="Which cat is real?").click()
+    page.get_by_role("button", name="Next pair").click()
+    page.locator("img[src*='/catgan/'][src$='.png']:visible").nth(1).wait_for()
+    page.get_by_role("button", name="The left one is real").click()
+    page.get_by_text("cat is the real photo").wait_for()
+    assert page.get_by_text("People were fooled").first.is_visible()
+    shot(page, "quiz")
+
+
+def test_score_tab_in_a_browser(page):
+    page.get_by_role("tab", name="Score").click()
+    page.get_by_role("button", name="Use the current sample (Sample tab, first cat)").click()
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Score", exact=True).click()
+    page.get_by_text("P(cat) =").wait_for()
+    page.get_by_text("Compare: the same image, every judge").click()
+    page.get_by_role("button", name="Compare judges").click()
+    page.wait_for_function("() => document.body.innerText.includes('unavailable')")
+    shot(page, "score")
