@@ -58,8 +58,8 @@ def build(settings: Settings, sample: SampleControls) -> None:
         mode = gr.Radio(list(latent.MODES), value="ping-pong", label="Playback")
         go = gr.Button("Interpolate", variant="primary")
     with gr.Row():
-        video = gr.Video(label="MP4", format="mp4", autoplay=True, loop=True, interactive=False)
-        gif = gr.Image(label="Animated GIF", type="filepath", interactive=False)
+        video = gr.Video(label="MP4", format="mp4", autoplay=True, loop=True, interactive=False, height=300)
+        gif = gr.Image(label="Animated GIF", type="filepath", interactive=False, height=300)
     strip = gr.Image(label="Frames", type="pil", format="png", interactive=False)
     files = gr.File(label="Downloads (MP4 and GIF)", file_count="multiple", interactive=False)
     info = gr.Markdown()

@@ -2,6 +2,7 @@
 
 Screenshots go to a temp folder, or to $CATGAN_SCREENSHOTS (docs/screenshots holds committed
 ones). The quiz's "real" photos here are synthetic, so no real photo ever lands in a screenshot.
+Generators: tiny untrained ones, or the weights root in $CATGAN_BROWSER_WEIGHTS (e.g. weights/).
 """
 import os
 import shutil
@@ -27,7 +28,8 @@ def page(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     fakes = write_zip(tmp / "synthetic-cats.zip",
                       {f"{i}.jpg": jpeg_bytes(im) for i, im in enumerate(synthetic_faces(40))})
-    server = Served(tmp, weights_root=tiny_weights(tmp / "weights"), real_source=str(fakes), real_limit=40,
+    weights = Path(os.environ.get("CATGAN_BROWSER_WEIGHTS") or tiny_weights(tmp / "weights"))
+    server = Served(tmp, weights_root=weights, real_source=str(fakes), real_limit=40,
                     quiz_db=tmp / "quiz.sqlite")
     for var in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):  # Chromium writes its profile there
         os.environ[var] = str(tmp / "home")
@@ -49,7 +51,7 @@ def shot(page, name):
 
 
 def test_sample_tab_in_a_browser(page):
-    page.get_by_text("DCGAN at 64 px").first.wait_for()  # demo.load drew the first grid
+    page.get_by_text(" px, z_dim ").first.wait_for()  # demo.load drew the first grid
     assert page.get_by_text("% of variance").first.is_visible()  # sliders labelled with PCA ranks
     # the grid size, truncation and zoom sliders come first, then PC1..PC8
     box = page.locator("input[type=range]:visible").nth(3).bounding_box()
