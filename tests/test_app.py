@@ -253,3 +253,9 @@ def test_uploads_over_the_limit_are_refused(client, server, tmp_path):
     with open(big, "rb") as f:
         r = httpx.post(server.url + "gradio_api/upload", files={"files": ("big.png", f, "image/png")}, timeout=60)
     assert r.status_code == 413
+
+
+def test_the_server_serves_only_its_own_outputs(server, cats_zip):
+    for path in (os.path.abspath(app.__file__), "/etc/passwd", str(cats_zip)):
+        r = httpx.get(f"{server.url}gradio_api/file={path}", timeout=30)
+        assert r.status_code in (403, 404), (path, r.status_code)
