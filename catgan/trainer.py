@@ -80,6 +80,7 @@ class Trainer:
         self.fixed_z = torch.randn(cfg.grid_size, model_cfg.z_dim, generator=g).to(self.device)
         self.total_steps = cfg.steps or max(1, cfg.epochs * self.batches.per_epoch // cfg.d_steps)
         self.step = 0
+        self.train_time_s, self._session_t0 = 0.0, None  # wall time summed over every session of the run
         self.out = Path(cfg.out)
 
     def _wrap_ddp(self, dist: DistInfo):
@@ -154,6 +155,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
             "rng": rng_state(), "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
+            "train_time_s": self.elapsed(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -168,6 +170,12 @@ class Trainer:
         self.scaler_d.load_state_dict(state["scaler_d"])
         set_rng_state(state["rng"])
         self.step = state["step"]
+        self.train_time_s = state.get("train_time_s", 0.0)
+
+    def elapsed(self) -> float:
+        """Training wall time so far, including earlier sessions of a resumed run."""
+        now = time.perf_counter()
+        return self.train_time_s + (now - self._session_t0 if self._session_t0 is not None else 0.0)
 
     def resume(self) -> None:
         """Continue from ``out/checkpoint.pt``; metrics logged after it (by a killed run) are dropped."""
@@ -219,8 +227,8 @@ class Trainer:
         if self.is_main:
             (self.out / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
             (self.out / "config.json").write_text(run_config_json(self.model_cfg, cfg))
-        start_step, wall0 = self.step, time.perf_counter()
-        t_last, steps_since = wall0, 0
+        wall0 = time.perf_counter()
+        self._session_t0, t_last, steps_since = wall0, wall0, 0
         bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main), desc=f"{self.model_cfg.arch}-{self.model_cfg.img_size}")
         with bar, open(self.out / METRICS_NAME, "a") if self.is_main else contextlib.nullcontext() as log:
@@ -254,8 +262,10 @@ class Trainer:
         self.save()
         wall = time.perf_counter() - wall0
         sync = self.check_ranks()
-        summary = {"steps": self.step, "images_seen": self.step * imgs_per_step, "wall_time_s": round(wall, 2),
-                   "mean_images_per_s": round((self.step - start_step) * imgs_per_step / max(wall, 1e-9), 1),
+        total = self.elapsed()
+        summary = {"steps": self.step, "images_seen": self.step * imgs_per_step, "wall_time_s": round(total, 2),
+                   "session_wall_time_s": round(wall, 2),
+                   "mean_images_per_s": round(self.step * imgs_per_step / max(total, 1e-9), 1),
                    "device": str(self.device), "precision": cfg.precision, "world_size": self.world_size,
                    "epochs": round(self.step * cfg.d_steps / self.batches.per_epoch, 3), **sync}
         if self.is_main:

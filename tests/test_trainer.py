@@ -69,12 +69,15 @@ def test_kill_and_resume_logs_the_same_losses(cats_zip, tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    step = load_checkpoint(killed)["step"]
+    before = load_checkpoint(killed)
+    step = before["step"]
     assert step >= 4 and rows(killed)[-1]["step"] > step  # it really died mid-way
     total = step + 6
     resumed = run_cli(*common, "--steps", str(total), "--out", str(killed), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed from step {step}" in resumed.stderr
+    summary = json.loads((killed / "summary.json").read_text())  # wall time adds up over both sessions
+    assert summary["wall_time_s"] > summary["session_wall_time_s"] and before["train_time_s"] > 0
     straight = run_cli(*common, "--steps", str(total), "--out", str(tmp_path / "straight"))
     assert straight.returncode == 0, straight.stderr
     keys = ("step", "loss_d", "loss_g", "d_real", "d_fake")
