@@ -20,7 +20,8 @@ from .images import make_grid, save_gif, save_png
 from .models import ModelConfig, build_discriminator, build_generator
 
 METRICS_NAME, SUMMARY_NAME, SAMPLES_DIR = "metrics.jsonl", "summary.json", "samples"
-MAX_GIF_FRAMES = 60
+MAX_GIF_FRAMES = 30  # with GIF_FRACTION, keeps evolution.gif around 1-2 MB for a weights folder
+GIF_FRACTION = 0.5  # the GIF shows the top half of the sample grid
 
 
 class NonFiniteLossError(RuntimeError):
@@ -218,7 +219,10 @@ class Trainer:
         stride = max(1, math.ceil(len(frames) / MAX_GIF_FRAMES))
         keep = frames[::stride] + ([frames[-1]] if (len(frames) - 1) % stride else [])
         from PIL import Image
-        save_gif([Image.open(p).convert("RGB") for p in keep], self.out / "evolution.gif", duration_ms=250)
+
+        def top(img):
+            return img.crop((0, 0, img.width, round(img.height * GIF_FRACTION)))
+        save_gif([top(Image.open(p).convert("RGB")) for p in keep], self.out / "evolution.gif", duration_ms=250)
 
     # -- the loop ----------------------------------------------------------------------------
     def fit(self) -> dict:
