@@ -31,6 +31,15 @@ def rows(run: Path) -> list[dict]:
     return [json.loads(r) for r in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def past_checkpoint(run: Path) -> bool:
+    """A checkpoint at step >= 4 exists and metrics were logged after it."""
+    try:
+        logged = rows(run)
+        return bool(logged) and 4 <= load_checkpoint(run)["step"] < logged[-1]["step"]
+    except (FileNotFoundError, ValueError):  # nothing yet, or a line being written
+        return False
+
+
 def test_two_epochs_on_512_real_faces(cats_zip, tmp_path):
     run = tmp_path / "run"
     res = run_cli("--data", str(cats_zip), "--limit", "512", "--arch", "dcgan", "--size", "64", "--epochs", "2",
@@ -62,10 +71,12 @@ def test_kill_and_resume_logs_the_same_losses(cats_zip, tmp_path):
     proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *common, "--steps", "100000", "--out", str(killed)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    try:  # let it pass a checkpoint and log a few steps beyond it, then kill it hard
+    try:  # freeze it once it has logged steps beyond its last checkpoint, then kill it hard
         while time.time() < deadline:
-            if (killed / "checkpoint.pt").exists() and (killed / "metrics.jsonl").exists() and len(rows(killed)) >= 10:
+            proc.send_signal(signal.SIGSTOP)
+            if past_checkpoint(killed):
                 break
+            proc.send_signal(signal.SIGCONT)
             time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGKILL)
