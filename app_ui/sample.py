@@ -24,16 +24,20 @@ SLIDER_RANGE = 5.0  # prior standard deviations
 
 
 def model_choices(settings: Settings) -> list[tuple[str, str]]:
+    """(label, name) per model; the best-looking first (DCGAN before GAN, 64 px before 32 px),
+    Hub entries whose config isn't local yet last."""
     out = []
     for name, src in settings.sources.items():
         config = Path(src.source) / "config.json"
         try:
             c = json.loads(config.read_text())
             what = f"{c['arch'].upper()} {c['img_size']} px, {src.source}"
+            rank = (c["arch"] != "dcgan", -int(c["img_size"]))
         except (OSError, ValueError, KeyError, TypeError):
             what = f"Hub {src.source}" + (f"@{src.revision}" if src.revision else "")
-        out.append((f"{name} ({what})", name))
-    return out
+            rank = (True, 0)
+        out.append((rank, (f"{name} ({what})", name)))
+    return [choice for _, choice in sorted(out, key=lambda item: (item[0], item[1][1]))]
 
 
 @dataclass
