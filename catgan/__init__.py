@@ -3,7 +3,7 @@ import os
 
 import torch
 
-from .models import GENERATORS, HubModel, ModelConfig
+from .models import HubModel, ModelConfig
 
 __version__ = "0.1.0"
 

@@ -22,6 +22,7 @@ from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
 from .crawford import crop_face, parse_landmarks
+from .fileio import atomic_write
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
 CACHE_VERSION = 1  # bump when decoding/cropping changes
@@ -53,10 +54,14 @@ class ImageSet:
         return msg
 
 
+def cache_root() -> Path:
+    """catgan's cache folder: $CATGAN_CACHE, else $XDG_CACHE_HOME/catgan (~/.cache/catgan)."""
+    return Path(os.environ.get("CATGAN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "catgan"))
+
+
 def default_cache_dir() -> Path:
-    root = os.environ.get("CATGAN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "catgan")
-    return Path(root) / "datasets"
+    return cache_root() / "datasets"
 
 
 def load_images(source: str | os.PathLike, img_size: int, *, limit: int | None = None,
@@ -94,9 +99,9 @@ def load_images(source: str | os.PathLike, img_size: int, *, limit: int | None =
         raise DataError(f"no readable images in {source} ({len(unreadable)} unreadable, {too_small} too small)")
     arr = np.stack(out)
     cache.mkdir(parents=True, exist_ok=True)
-    _atomic_write(arr_path, lambda f: np.save(f, arr, allow_pickle=False))
+    atomic_write(arr_path, lambda f: np.save(f, arr, allow_pickle=False))
     meta = {"source": str(source), "img_size": img_size, "n": len(arr), "unreadable": unreadable, "too_small": too_small}
-    _atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+    atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=1).encode()))
     return ImageSet(torch.from_numpy(arr), str(source), unreadable, too_small)
 
 
@@ -176,13 +181,6 @@ class _Reader:
 
 def _hidden(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in name.split("/"))
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":  # python -m catgan.data SOURCE SIZE: decode + cache, print the report

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 import warnings
 from dataclasses import asdict, dataclass, fields
@@ -22,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import metrics
+from .fileio import atomic_write_text
 from .images import to_uint8
 
 
@@ -177,15 +177,9 @@ def evaluate(cfg: EvalConfig) -> dict:
     result = {"protocol": ev.protocol(), "rows": rows}
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_text(out / "table1.json", json.dumps(result, indent=2))
-    _atomic_text(out / "table1.md", render_markdown(rows, result["protocol"]))
+    atomic_write_text(out / "table1.json", json.dumps(result, indent=2))
+    atomic_write_text(out / "table1.md", render_markdown(rows, result["protocol"]))
     return result
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[EvalConfig, bool]:

@@ -42,6 +42,13 @@ def _metrics_row(results: str | os.PathLike, out_dir: Path) -> dict:
     return row
 
 
+@torch.no_grad()
+def sample_grid(generator: HubModel, n: int = 64, seed: int = 0):
+    """The card's samples.png: ``n`` seeded samples tiled 8 per row."""
+    z = torch.randn(n, generator.config.z_dim, generator=torch.Generator().manual_seed(seed))
+    return make_grid(generator.cpu().eval()(z), nrow=8)
+
+
 def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: bool = False,
                    train_config: dict | None = None, summary: dict | None = None, metrics: dict | None = None,
                    extra_files: tuple = (), n_grid: int = 64, seed: int = 0) -> Path:
@@ -51,9 +58,7 @@ def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: boo
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model = copy.deepcopy(generator).cpu().eval()
-    with torch.no_grad():
-        z = torch.randn(n_grid, model.config.z_dim, generator=torch.Generator().manual_seed(seed))
-        make_grid(model(z), nrow=8).save(tmp / "samples.png")
+    sample_grid(model, n_grid, seed).save(tmp / "samples.png")
     for src in extra_files:
         shutil.copy(src, tmp / Path(src).name)
     (tmp / "README.md").write_text(render_card(model.config, train_config=train_config, summary=summary,

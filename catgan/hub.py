@@ -271,7 +271,8 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
     if (weights_dir / "samples.png").is_file():
         shutil.copyfile(weights_dir / "samples.png", stage / "samples.png")
     else:
-        _sample_grid(generator).save(stage / "samples.png")
+        from .export import sample_grid
+        sample_grid(generator).save(stage / "samples.png")
     gif = next((p for p in (weights_dir / "evolution.gif", run and run / "evolution.gif") if p and p.is_file()), None)
     if gif is not None:
         shutil.copyfile(gif, stage / "evolution.gif")
@@ -279,16 +280,6 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
                        repo_id=repo_id, gif=gif is not None)
     (stage / "README.md").write_text(card)
     return sorted(p.name for p in stage.iterdir())
-
-
-def _sample_grid(generator: HubModel, n: int = 64, seed: int = 0):
-    import torch
-
-    from .images import make_grid
-
-    with torch.no_grad():
-        z = torch.randn(n, generator.config.z_dim, generator=torch.Generator().manual_seed(seed))
-        return make_grid(generator.cpu().eval()(z), nrow=8)
 
 
 def _run_dir_of(weights_dir: Path) -> Path | None:

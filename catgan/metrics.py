@@ -23,6 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .fileio import atomic_write
+
 FEATURES_VERSION = "tf-inception-2015-12-05-pool3|bilinear-299-align_corners-False|v1"
 NEAR_COPY_SIZE = 32
 NEAR_COPY_QUANTILE = 0.01
@@ -100,8 +102,8 @@ def images_key(images: torch.Tensor) -> str:
 
 
 def default_cache_dir() -> Path:
-    from .data import default_cache_dir as data_cache
-    return data_cache().parent / "inception"
+    from .data import cache_root
+    return cache_root() / "inception"
 
 
 def cached_features(images: torch.Tensor, extract: Callable[[torch.Tensor], torch.Tensor],
@@ -113,10 +115,7 @@ def cached_features(images: torch.Tensor, extract: Callable[[torch.Tensor], torc
         return torch.from_numpy(np.load(path, allow_pickle=False)).double()
     features = extract(images)
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, features.float().numpy(), allow_pickle=False)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: np.save(f, features.float().numpy(), allow_pickle=False))
     return features.float().double()  # same precision as a later cache hit
 
 

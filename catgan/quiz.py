@@ -48,9 +48,8 @@ def default_db_path() -> Path:
     """$CATGAN_QUIZ_DB, else quiz.sqlite in catgan's cache folder (never inside the repository)."""
     if os.environ.get(ENV_DB):
         return Path(os.environ[ENV_DB])
-    root = os.environ.get("CATGAN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "catgan")
-    return Path(root) / "quiz.sqlite"
+    from .data import cache_root
+    return cache_root() / "quiz.sqlite"
 
 
 def resolve_real_source(source: str | os.PathLike | None) -> str | None:

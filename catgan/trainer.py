@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from PIL import Image
 from tqdm.auto import tqdm
 
 from . import losses
@@ -204,7 +205,8 @@ class Trainer:
         in_sync = all(torch.equal(sums, other) for other in gather_across_ranks(sums))
         shards = [set(s.tolist()) for s in gather_across_ranks(self.batches.shard(0))]
         overlap = sum(len(a & b) for i, a in enumerate(shards) for b in shards[i + 1:])
-        return {"ranks_in_sync": in_sync, "epoch0_shard_overlap": overlap, "epoch0_shard_sizes": [len(s) for s in shards]}
+        return {"ranks_in_sync": in_sync, "epoch0_shard_overlap": overlap,
+                "epoch0_shard_sizes": [len(s) for s in shards]}
 
     # -- outputs -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -218,7 +220,6 @@ class Trainer:
         frames = sorted((self.out / SAMPLES_DIR).glob("step_*.png"))
         stride = max(1, math.ceil(len(frames) / MAX_GIF_FRAMES))
         keep = frames[::stride] + ([frames[-1]] if (len(frames) - 1) % stride else [])
-        from PIL import Image
 
         def top(img):
             return img.crop((0, 0, img.width, round(img.height * GIF_FRACTION)))
