@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 from .diffaug import validate_policy
 from .losses import LOSSES
-from .models import ModelConfig
+from .models import ARCHS, SIZES, ModelConfig
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
@@ -64,7 +64,7 @@ class TrainConfig:
 
 
 ALIASES = {"img_size": ["--size"]}  # the brief's `--size {32,64}`
-CHOICES = {"arch": ("gan", "dcgan"), "img_size": (32, 64), "loss": LOSSES,
+CHOICES = {"arch": ARCHS, "img_size": SIZES, "loss": LOSSES,
            "precision": PRECISIONS, "device": DEVICES}
 
 
