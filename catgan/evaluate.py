@@ -6,6 +6,8 @@
 Writes results/table1.md and results/table1.json (rows + the full protocol). The real row scores
 min(n, N) real images; its FID/KID compare two random halves of the real set (a floor, biased up
 at small n); generators are compared against the whole real set at their own resolution.
+Inception features are cached by image content, so re-running with the same weights and seed
+(say, with another judge added) does not recompute them.
 """
 from __future__ import annotations
 
@@ -120,7 +122,7 @@ class Evaluator:
                               tqdm(range(0, n, bs), desc=f"sample {Path(path).name}", unit="batch",
                                    disable=not self.cfg.progress)])
         real = self.real(size)
-        feats = self._features(fake, f"inception {Path(path).name}")
+        feats = metrics.cached_features(fake, lambda x: self._features(x, f"inception {Path(path).name}"))
         kid_mean, kid_std = metrics.kid(real["features"], feats, subsets=self.cfg.kid_subsets,
                                         subset_size=self.cfg.kid_subset_size, seed=self.cfg.seed)
         copies = metrics.near_copies(fake, real["images"], real["near_copy_threshold"])

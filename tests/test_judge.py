@@ -1,10 +1,12 @@
 """Judges: cat / not-cat on real photos, mixed inputs, resnet50 loading + offline fallback, resnet-animals."""
 import io
+import json
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 from catgan.judge import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_judge, main
 from catgan.judges.animals import ANIMALS, AnimalNetConfig, CifarResNet, resnet_animals, save_folder
@@ -171,3 +173,24 @@ def test_train_command_on_a_tiny_subset(tmp_path, photos):
     assert (out / "model.safetensors").stat().st_size < 5_000_000
     verdict = load_judge("resnet-animals", weights=out).score([photos[0]])[0]
     assert verdict.judge == "resnet-animals" and len(verdict.top5) == 5
+
+
+def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path):
+    """Stopping after epoch 1 and resuming gives the same weights as one uninterrupted run."""
+    rng = np.random.default_rng(1)
+    data = write_zip(tmp_path / "cifar.zip", {
+        f"{split}/{cls}/{i:04d}.png": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)), "PNG")
+        for split in ("train", "test") for cls in ANIMALS for i in range(4)})
+    common = ["train", "--data", str(data), "--depth", "8", "--width", "8", "--limit-per-class", "4",
+              "--batch-size", "8", "--epochs", "2"]  # 24 images: 3 steps per epoch
+    assert main(common + ["--out", str(tmp_path / "straight"), "--run", str(tmp_path / "run-a")]) == 0
+    assert main(common + ["--out", str(tmp_path / "first"), "--run", str(tmp_path / "run-b"), "--max-steps", "3"]) == 0
+    assert main(common + ["--out", str(tmp_path / "resumed"), "--run", str(tmp_path / "run-b"), "--resume"]) == 0
+    straight, resumed = (load_file(tmp_path / name / "model.safetensors") for name in ("straight", "resumed"))
+    first = load_file(tmp_path / "first" / "model.safetensors")
+    assert any(not torch.equal(first[k], straight[k]) for k in straight)  # the resume did train on
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    logged = [json.loads(line) for line in (tmp_path / "run-b" / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in logged] == [1, 2]
+    with pytest.raises(ValueError, match="width"):
+        main(common + ["--width", "16", "--run", str(tmp_path / "run-b"), "--resume", "--out", str(tmp_path / "x")])

@@ -2,8 +2,10 @@
 
     python -m catgan.judge train --data ../shared/data/cifar10.zip --out weights/resnet-animals
 
-SGD + Nesterov momentum, cosine learning-rate decay, random crop (pad 4, reflect) + flip.
-The card states the accuracy measured on the CIFAR-10 test split of those classes.
+SGD + Nesterov momentum, cosine learning-rate decay, random crop (pad 4, reflect) + flip, bf16
+autocast and channels_last (on CPU too: about 2x faster with AVX512-BF16). A checkpoint is written
+to ``--run`` after every epoch; ``--resume`` continues from it exactly (same data order). The card
+states the accuracy measured on the CIFAR-10 test split of those classes.
 """
 from __future__ import annotations
 
@@ -13,11 +15,17 @@ import math
 import time
 from dataclasses import asdict, dataclass, fields
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..fileio import atomic_write_text
 from .animals import ANIMALS, CIFAR_MEAN, CIFAR_STD, AnimalNetConfig, CifarResNet, load_cifar, save_folder
+
+RESUMABLE_CHANGES = {"resume", "max_steps", "device", "out"}  # may differ between a run and its resume
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,9 @@ class AnimalTrainConfig:
     limit_per_class: int | None = None  # small subsets, for tests
     max_steps: int | None = None  # stop early, for tests
     device: str = "cpu"
+    precision: str = "bf16"  # bf16 autocast or fp32
+    run: str = "runs/resnet-animals"  # checkpoint.pt + metrics.jsonl
+    resume: bool = False
     seed: int = 0
 
 
@@ -59,35 +70,62 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 @torch.inference_mode()
 def evaluate(model: CifarResNet, images: torch.Tensor, labels: torch.Tensor, device) -> dict:
+    """Top-1 accuracy on the centre images (what the judge does), and with flip averaging for reference."""
     model.eval()
-    preds = torch.cat([model(_normalise(images[i:i + 500].to(device))).argmax(-1).cpu()
-                       for i in range(0, len(images), 500)])
+    plain, flipped = [], []
+    for i in range(0, len(images), 500):
+        x = _normalise(images[i:i + 500].to(device)).contiguous(memory_format=torch.channels_last)
+        logits = model(x).float()
+        plain.append(logits.argmax(-1).cpu())
+        flipped.append((logits.softmax(-1) + model(x.flip(3)).float().softmax(-1)).argmax(-1).cpu())
+    preds, preds_flip = torch.cat(plain), torch.cat(flipped)
     per_class = {c: float((preds[labels == k] == k).float().mean()) for k, c in enumerate(model.config.classes)}
-    return {"accuracy": float((preds == labels).float().mean()), "per_class": per_class, "n": len(labels)}
+    return {"accuracy": float((preds == labels).float().mean()), "per_class": per_class, "n": len(labels),
+            "accuracy_flip_tta": float((preds_flip == labels).float().mean())}
+
+
+def _check_resumable(saved: dict, cfg: AnimalTrainConfig) -> None:
+    changed = sorted(k for k, v in asdict(cfg).items() if k not in RESUMABLE_CHANGES and saved.get(k) != v)
+    if changed:
+        raise ValueError(f"--resume with different settings than the checkpoint: {', '.join(changed)}")
 
 
 def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
+    if cfg.precision not in ("bf16", "fp32"):
+        raise ValueError(f"--precision must be bf16 or fp32, got {cfg.precision!r}")
     device = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     x_train, y_train = load_cifar(cfg.data, "train", ANIMALS, cfg.limit_per_class)
     x_test, y_test = load_cifar(cfg.data, "test", ANIMALS, cfg.limit_per_class)
-    model = CifarResNet(AnimalNetConfig(cfg.depth, cfg.width, ANIMALS)).to(device)
+    model = CifarResNet(AnimalNetConfig(cfg.depth, cfg.width, ANIMALS)).to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
-    total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or 10**12)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    schedule = cfg.epochs * steps_per_epoch  # the cosine runs over all epochs; --max-steps only stops early
+    total = min(schedule, cfg.max_steps or schedule)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, schedule) / schedule)))
+    run = Path(cfg.run)
+    run.mkdir(parents=True, exist_ok=True)
+    step, epoch, elapsed = 0, 0, 0.0
+    if cfg.resume:
+        state = load_checkpoint(run)
+        _check_resumable(state["config"], cfg)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        gen.set_state(state["gen"])
+        step, epoch, elapsed = state["step"], state["epoch"], state["train_time_s"]
     x_dev, y_dev = x_train.to(device), y_train.to(device)
-    step, start = 0, time.time()
-    bar = tqdm(total=total, desc="resnet-animals", unit="step", disable=not progress)
+    start = time.time() - elapsed
+    bar = tqdm(total=total, initial=step, desc="resnet-animals", unit="step", disable=not progress)
     while step < total:
         model.train()
         order = torch.randperm(len(x_train), generator=gen).to(device)
         for i in range(0, len(order), cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
-            x = _normalise(_augment(x_dev[idx], gen))
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                loss = F.cross_entropy(model(x), y_dev[idx], label_smoothing=cfg.label_smoothing)
+            x = _normalise(_augment(x_dev[idx], gen)).contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                loss = F.cross_entropy(model(x).float(), y_dev[idx], label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -97,11 +135,24 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
             if step >= total:
                 break
+        if i + cfg.batch_size < len(order):  # stopped mid-epoch (--max-steps): no epoch checkpoint
+            break
+        epoch += 1
+        test = evaluate(model, x_test, y_test, device)
+        bar.set_postfix(loss=f"{loss.item():.3f}", test=f"{100 * test['accuracy']:.1f}%")
+        with open(run / "metrics.jsonl", "a") as f:
+            f.write(json.dumps({"epoch": epoch, "step": step, "loss": round(loss.item(), 4),
+                                "test_accuracy": test["accuracy"], "test_accuracy_flip_tta": test["accuracy_flip_tta"],
+                                "lr": sched.get_last_lr()[0], "time_s": round(time.time() - start, 1)}) + "\n")
+        save_checkpoint({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                         "gen": gen.get_state(), "step": step, "epoch": epoch, "config": asdict(cfg),
+                         "train_time_s": time.time() - start}, run / "checkpoint.pt")
     bar.close()
     result = evaluate(model, x_test, y_test, device)
-    summary = {"test": result, "steps": step, "train_images": len(x_train), "wall_time_s": round(time.time() - start, 1),
-               "device": str(device), "config": asdict(cfg)}
-    save_folder(model.cpu(), cfg.out, render_card(model, summary))
+    summary = {"test": result, "steps": step, "epochs": epoch, "train_images": len(x_train),
+               "wall_time_s": round(time.time() - start, 1), "device": str(device), "config": asdict(cfg)}
+    save_folder(model.cpu().to(memory_format=torch.contiguous_format), cfg.out, render_card(model, summary))
+    atomic_write_text(run / "summary.json", json.dumps(summary, indent=2))
     return summary
 
 
@@ -118,7 +169,8 @@ catgan uses it as a judge: an image "is a cat" when its top-1 class is `cat`.
 ## Measured test accuracy
 
 **{100 * test["accuracy"]:.2f} %** on the {test["n"]} CIFAR-10 test images of these classes
-(top-1, centre 32x32, no test-time augmentation).
+(top-1, centre 32x32, no test-time augmentation; averaging over a horizontal flip would give
+{100 * test["accuracy_flip_tta"]:.2f} %).
 
 | class | accuracy (%) |
 |---|---|
@@ -126,11 +178,12 @@ catgan uses it as a judge: an image "is a cat" when its top-1 class is `cat`.
 
 ## Training
 
-{summary["train_images"]} CIFAR-10 training images (cifar10.zip, JPEG re-encodings), {summary["steps"]} steps,
-{summary["wall_time_s"]} s on {summary["device"]}. Reproduce:
+{summary["train_images"]} CIFAR-10 training images (cifar10.zip, JPEG re-encodings), {summary["epochs"]} epochs
+({summary["steps"]} steps), {summary["wall_time_s"]} s on {summary["device"]}. Reproduce:
 
 ```bash
-python -m catgan.judge train {" ".join(f"--{k.replace('_', '-')} {v}" for k, v in cfg.items() if v is not None)}
+python -m catgan.judge train {" ".join(f"--{k.replace('_', '-')} {v}" for k, v in cfg.items()
+                                      if v is not None and k != "resume")}
 ```
 
 ```json
@@ -144,5 +197,9 @@ Data: CIFAR-10 (Krizhevsky 2009), research use.
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per AnimalTrainConfig field."""
     for f in fields(AnimalTrainConfig):
+        flag = f"--{f.name.replace('_', '-')}"
+        if str(f.type) == "bool":
+            parser.add_argument(flag, action="store_true", help="continue from --run's checkpoint.pt")
+            continue
         kind = {"int | None": int, "int": int, "float": float, "str": str}[str(f.type)]
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+        parser.add_argument(flag, type=kind, default=f.default)
