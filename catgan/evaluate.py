@@ -3,11 +3,11 @@
     python -m catgan.evaluate --real ../shared/data/cat-faces-64.zip \
         --models weights/gan-64 weights/dcgan-64 --judges resnet50 efficientnet_lite0 --n 10000
 
-Writes results/table1.md and results/table1.json (rows + the full protocol). The real row scores
-min(n, N) real images; its FID/KID compare two random halves of the real set (a floor, biased up
-at small n); generators are compared against the whole real set at their own resolution.
-Inception features are cached by image content, so re-running with the same weights and seed
-(say, with another judge added) does not recompute them.
+Writes results/table1.md and results/table1.json (rows + the full protocol). The real row judges
+every real image; its FID/KID compare two random halves of the real set (a floor, biased up at
+small n); each generator's n samples are compared against the whole real set at its resolution.
+Inception features and judge probabilities are cached by image content (and judge weights), so
+re-running with the same weights and seed, say with another judge added, only computes what is new.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class EvalConfig:
     real: str = "../shared/data/cat-faces-64.zip"
     models: tuple[str, ...] = ()
     judges: tuple[str, ...] = ("resnet50", "efficientnet_lite0")
-    n: int = 10000  # images per generator (and at most this many real images for the real row)
+    n: int = 10000  # images per generator (the real row judges every real image)
     real_limit: int | None = None  # use only the first real images (quick runs, tests)
     img_size: int = 64  # resolution of the real row
     seed: int = 0
@@ -86,14 +86,17 @@ class Evaluator:
 
     def judge_row(self, images: torch.Tensor) -> dict:
         """Cat-rate + Wilson CI + mean P(cat) per judge for uint8 (N, 3, S, S) images."""
-        out = {}
+        out, key = {}, metrics.images_key(images)
         for judge in self.judges:
-            probs = []
             bs = self.cfg.batch_size
-            for i in tqdm(range(0, len(images), bs), desc=f"judge {judge.name}", unit="batch",
-                          disable=not self.cfg.progress):
-                probs.append(judge.probs(images[i:i + bs].float().div(127.5).sub(1.0), bs))
-            verdicts = judge.verdicts(torch.cat(probs))
+
+            def compute() -> torch.Tensor:
+                return torch.cat([judge.probs(images[i:i + bs].float().div(127.5).sub(1.0), bs) for i in
+                                  tqdm(range(0, len(images), bs), desc=f"judge {judge.name}", unit="batch",
+                                       disable=not self.cfg.progress)])
+
+            path = metrics.default_cache_dir("judges") / f"{judge.fingerprint()}-{key}.npy"
+            verdicts = judge.verdicts(metrics.cached_array(path, compute).float())
             row = metrics.cat_rate([v.is_cat for v in verdicts], [v.p_cat for v in verdicts])
             row["big_cat_rate"] = sum(v.is_big_cat for v in verdicts) / max(len(verdicts), 1)
             out[judge.name] = row
@@ -103,7 +106,7 @@ class Evaluator:
         real = self.real(self.cfg.img_size)
         images, feats = real["images"], real["features"]
         perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.cfg.seed))
-        scored = images[perm[:self.cfg.n]]
+        scored = images  # every real image (or the first --real-limit): the cat-rate of the whole set
         half_a, half_b = feats[perm[: len(perm) // 2]], feats[perm[len(perm) // 2:]]
         kid_mean, kid_std = metrics.kid(half_a, half_b, subsets=self.cfg.kid_subsets,
                                         subset_size=self.cfg.kid_subset_size, seed=self.cfg.seed)

@@ -1,7 +1,8 @@
 """Metrics: FID and KID on TF-Inception pool3 features, near-copy (memorisation) check, cat-rate.
 
 ``FEATURE_METRICS`` is the registry of metrics computed from two feature sets (real, generated).
-Real-set features are cached on disk under a hash of the images' bytes, written atomically.
+Inception features (and, in evaluate, judge probabilities) are cached on disk under a hash of the
+images' bytes, written atomically.
 
 Near-copies: each image is reduced to a 32x32 RGB thumbnail in [-1, 1] (area averaging) and
 compared by RMS pixel distance. The threshold is calibrated on the training set itself: the
@@ -92,7 +93,7 @@ def kid(real: torch.Tensor, fake: torch.Tensor, *, subsets: int = 100, subset_si
 FEATURE_METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], object]] = {"fid": fid, "kid": kid}
 
 
-# ---- cached real features --------------------------------------------------------------------
+# ---- on-disk caches (Inception features, judge probabilities) ---------------------------------
 
 def images_key(images: torch.Tensor) -> str:
     """Content hash of a uint8 (N, 3, H, W) image set."""
@@ -101,22 +102,26 @@ def images_key(images: torch.Tensor) -> str:
     return h.hexdigest()[:32]
 
 
-def default_cache_dir() -> Path:
+def default_cache_dir(kind: str = "inception") -> Path:
     from .data import cache_root
-    return cache_root() / "inception"
+    return cache_root() / kind
+
+
+def cached_array(path: Path, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """``compute()`` once, stored as float32 .npy at ``path`` (atomically); float64 back either way."""
+    if path.is_file():
+        return torch.from_numpy(np.load(path, allow_pickle=False)).double()
+    values = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: np.save(f, values.float().numpy(), allow_pickle=False))
+    return values.float().double()  # same precision as a later cache hit
 
 
 def cached_features(images: torch.Tensor, extract: Callable[[torch.Tensor], torch.Tensor],
                     cache_dir: str | os.PathLike | None = None) -> torch.Tensor:
     """Inception features of uint8 ``images``, from the on-disk cache when this exact set was seen."""
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = cache / f"{images_key(images)}.npy"
-    if path.is_file():
-        return torch.from_numpy(np.load(path, allow_pickle=False)).double()
-    features = extract(images)
-    cache.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: np.save(f, features.float().numpy(), allow_pickle=False))
-    return features.float().double()  # same precision as a later cache hit
+    return cached_array(cache / f"{images_key(images)}.npy", lambda: extract(images))
 
 
 # ---- memorisation ----------------------------------------------------------------------------

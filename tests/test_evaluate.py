@@ -35,7 +35,7 @@ def test_evaluate_writes_table1(cats_zip, tiny_generator, tmp_path, monkeypatch)
     saved = json.loads((tmp_path / "results" / "table1.json").read_text())
     assert saved["rows"] == json.loads(json.dumps(result["rows"]))
     real, fake = saved["rows"]
-    assert real["name"] == "real" and real["n"] == 12 and fake["name"] == "tiny-dcgan" and fake["n"] == 12
+    assert real["name"] == "real" and real["n"] == 24 and fake["name"] == "tiny-dcgan" and fake["n"] == 12
     judges = [j["name"] for j in saved["protocol"]["judges"]]
     assert "mobilenet_v2" in judges and len(judges) == len(set(judges))
     for row in (real, fake):
@@ -49,5 +49,28 @@ def test_evaluate_writes_table1(cats_zip, tiny_generator, tmp_path, monkeypatch)
     assert protocol["config"]["n"] == 12 and protocol["config"]["seed"] == 0
     assert "bilinear" in protocol["inception"]["resize"] and protocol["inception"]["weights"]
     assert all(j["weights"] for j in protocol["judges"]) and "latents" in protocol["seeds"]
-    assert "| real | 12 |" in md and "| tiny-dcgan | 12 |" in md and "## Protocol" in md
+    assert "| real | 24 |" in md and "| tiny-dcgan | 12 |" in md and "## Protocol" in md
+
+    # a second run (here with a new output folder) takes features and judge answers from the caches
+    def no_compute(*args, **kwargs):
+        raise AssertionError("recomputed a cached result")
+
+    monkeypatch.setattr("catgan.inception.inception_features", no_compute)
+    monkeypatch.setattr("catgan.judges.base.Judge.probs", no_compute)
+    again = evaluate(EvalConfig(**{**cfg.__dict__, "out": str(tmp_path / "again")}))
+    assert again["rows"] == result["rows"]
+
+
+def test_judge_fingerprint_follows_the_weights():
+    import torch
+    from catgan.judges.base import Judge, Preprocess
+
+    model = torch.nn.Conv2d(3, 2, 1)
+    judge = Judge("toy", model, ["cat", "dog"], cat_classes=[0], preprocess=Preprocess(8, 8, (0.5,) * 3, (0.5,) * 3),
+                  weights="toy")
+    before = judge.fingerprint()
+    assert judge.fingerprint() == before
+    with torch.no_grad():
+        model.bias[0] += 1e-3
+    assert judge.fingerprint() != before
 

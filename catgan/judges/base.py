@@ -7,6 +7,7 @@ tensor ``Resize``), short side to ``resize`` then a centre crop of ``crop``.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -56,6 +57,14 @@ class Judge:
         self.device = torch.device(device)
         self.model.to(self.device)
         return self
+
+    def fingerprint(self) -> str:
+        """Hash of the name, preprocessing and every weight: changes whenever the judge's answers could."""
+        h = hashlib.sha256(f"{self.name}|{self.preprocess}|{self.cat_classes}".encode())
+        for key, value in self.model.state_dict().items():
+            h.update(key.encode())
+            h.update(value.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        return h.hexdigest()[:32]
 
     def __repr__(self) -> str:
         return f"Judge({self.name!r}, weights={self.weights!r})"
