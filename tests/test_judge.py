@@ -43,7 +43,9 @@ def test_chelsea_is_cat_coffee_is_not(name, photos):
     judge = get_judge(name)
     cat, coffee = judge.score(list(photos))
     assert cat.is_cat and cat.p_cat > 0.5, cat.top5
-    assert not coffee.is_cat and coffee.p_cat < 0.1, coffee.top5
+    assert not coffee.is_cat, coffee.top5
+    if len(judge.labels) == 1000:  # ImageNet judges can name it; resnet-animals must pick one of six animals
+        assert coffee.p_cat < 0.1, coffee.top5
     assert cat.judge == judge.name and cat.weights == judge.weights
     assert len(cat.top5) == 5 and [p for _, p in cat.top5] == sorted((p for _, p in cat.top5), reverse=True)
 
