@@ -4,6 +4,7 @@ One dict holds everything needed to continue exactly: G, D, EMA G, both optimize
 both grad scalers, the step, every RNG state and the config. Written atomically;
 read back with ``weights_only=True`` so a checkpoint can never run code.
 """
+import json
 import os
 from pathlib import Path
 
@@ -39,3 +40,11 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["cpu"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def drop_log_rows_after(log: str | Path, key: str, last) -> None:
+    """On resume: rows of a metrics.jsonl logged after the checkpoint (by a killed run) are dropped."""
+    log = Path(log)
+    if log.exists():
+        rows = [r for r in log.read_text().splitlines() if r and json.loads(r)[key] <= last]
+        log.write_text("".join(r + "\n" for r in rows))

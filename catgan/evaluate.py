@@ -53,7 +53,7 @@ class Evaluator:
         from .judges import load_judge
 
         self.cfg = cfg
-        self.judges, self.judge_info = [], []
+        self.judges, self.judge_info, self._fingerprints = [], [], {}
         for name in cfg.judges:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -64,6 +64,7 @@ class Evaluator:
                 print(f"notice: judge {judge.name!r} already in the table; skipping the duplicate", file=sys.stderr)
                 continue
             self.judges.append(judge)
+            self._fingerprints[judge.name] = judge.fingerprint()  # hashes every weight: once, not per row
             p = judge.preprocess
             self.judge_info.append({"requested": name, "name": judge.name, "weights": judge.weights,
                                     "notices": [str(w.message) for w in caught],
@@ -95,7 +96,7 @@ class Evaluator:
                                   tqdm(range(0, len(images), bs), desc=f"judge {judge.name}", unit="batch",
                                        disable=not self.cfg.progress)])
 
-            path = metrics.default_cache_dir("judges") / f"{judge.fingerprint()}-{key}.npy"
+            path = metrics.default_cache_dir("judges") / f"{self._fingerprints[judge.name]}-{key}.npy"
             verdicts = judge.verdicts(metrics.cached_array(path, compute).float())
             row = metrics.cat_rate([v.is_cat for v in verdicts], [v.p_cat for v in verdicts])
             row["big_cat_rate"] = sum(v.is_big_cat for v in verdicts) / max(len(verdicts), 1)

@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 
 from . import losses
 from .batches import RealBatches
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (CHECKPOINT_NAME, drop_log_rows_after, load_checkpoint, rng_state, save_checkpoint,
+                         set_rng_state)
 from .config import TrainConfig, run_config_json
 from .diffaug import diff_augment
 from .distributed import DistInfo, gather_across_ranks, mean_across_ranks, params_checksum
@@ -182,10 +183,8 @@ class Trainer:
     def resume(self) -> None:
         """Continue from ``out/checkpoint.pt``; metrics logged after it (by a killed run) are dropped."""
         self.load_state_dict(load_checkpoint(self.out / CHECKPOINT_NAME, map_location=self.device))
-        log = self.out / METRICS_NAME
-        if self.is_main and log.exists():
-            rows = [r for r in log.read_text().splitlines() if r and json.loads(r)["step"] <= self.step]
-            log.write_text("".join(r + "\n" for r in rows))
+        if self.is_main:
+            drop_log_rows_after(self.out / METRICS_NAME, "step", self.step)
 
     def save(self) -> None:
         bad = [n for n, p in self.G.named_parameters() if not torch.isfinite(p).all()]

@@ -14,14 +14,13 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, fields
-
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import drop_log_rows_after, load_checkpoint, save_checkpoint
 from ..fileio import atomic_write_text
 from .animals import ANIMALS, CIFAR_MEAN, CIFAR_STD, AnimalNetConfig, CifarResNet, load_cifar, save_folder
 
@@ -115,6 +114,7 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
         sched.load_state_dict(state["sched"])
         gen.set_state(state["gen"])
         step, epoch, elapsed = state["step"], state["epoch"], state["train_time_s"]
+        drop_log_rows_after(run / "metrics.jsonl", "epoch", epoch)
     x_dev, y_dev = x_train.to(device), y_train.to(device)
     start = time.time() - elapsed
     bar = tqdm(total=total, initial=step, desc="resnet-animals", unit="step", disable=not progress)
