@@ -61,6 +61,7 @@ def train_main(argv: list[str]) -> int:
         if dist.is_main:
             out = export_run(train_cfg.out, f"{train_cfg.out}/generator")
             say(f"done: {summary['steps']} steps, {summary['mean_images_per_s']} img/s; generator in {out}")
+        distributed.wait_for_all()
     except (DataError, NonFiniteLossError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -34,6 +34,13 @@ def init_from_env(device: str) -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size(), local_rank)
 
 
+def wait_for_all() -> None:
+    """Barrier: no rank leaves before the others (rank 0 may still be exporting). A rank that
+    tears down its process group early while rank 0 still hosts the store aborts (SIGABRT)."""
+    if dist.is_initialized():
+        dist.barrier()
+
+
 def shutdown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
