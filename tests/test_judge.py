@@ -9,7 +9,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from catgan.judge import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_judge, main
-from catgan.judges.animals import ANIMALS, AnimalNetConfig, CifarResNet, resnet_animals, save_folder
+from catgan.judges.animals import ANIMALS, AnimalNetConfig, CifarResNet, FastResNet, resnet_animals, save_folder
 from conftest import SHARED, jpeg_bytes, write_zip
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -160,6 +160,39 @@ def test_resnet_animals_round_trip(tmp_path):
         resnet_animals(tmp_path / "nothing")
 
 
+def test_fast_resnet_with_flip_averaging_round_trips_through_fp16(tmp_path):
+    model = FastResNet(AnimalNetConfig(width=8, arch="fast-resnet", flip_tta=True))
+    model.init_whitening(torch.randn(16, 3, 32, 32))
+    model.fc.weight.data *= 100  # confident enough that an image and its mirror get different answers
+    model.eval()
+    save_folder(model, tmp_path / "ra", "# card", fp16=True)
+    judge = resnet_animals(tmp_path / "ra")
+    assert next(judge.model.parameters()).dtype == torch.float32  # fp16 on disk, fp32 in memory
+    x = torch.rand(4, 3, 40, 48) * 2 - 1
+    with torch.inference_mode():
+        prepared = judge._prepare(x)
+        plain = model(prepared).softmax(-1)
+        expected = (plain + model(prepared.flip(3)).softmax(-1)) / 2
+    assert torch.allclose(judge.probs(x), expected, atol=2e-3)  # fp16 rounding of the weights
+    assert not torch.allclose(expected, plain, atol=1e-3)  # the mirror does count
+
+
+def test_whitening_stem_decorrelates_patches():
+    """The 12 positive stem filters map 2x2 patches of the data to ~unit, uncorrelated features."""
+    gen = torch.Generator().manual_seed(0)
+    base = torch.randn(64, 1, 32, 32, generator=gen)
+    x = torch.cat([base, 0.8 * base + 0.2 * torch.randn(64, 1, 32, 32, generator=gen),
+                   torch.randn(64, 1, 32, 32, generator=gen) + 0.5], 1)  # correlated channels, an offset
+    net = FastResNet(AnimalNetConfig(width=8, arch="fast-resnet"))
+    net.init_whitening(x, eps=1e-6)
+    with torch.no_grad():
+        feats = net.stem(x)[:, :12].permute(0, 2, 3, 1).reshape(-1, 12)
+    assert feats.mean(0).abs().max() < 1e-3  # the bias centres them
+    assert torch.allclose(feats.T @ feats / len(feats), torch.eye(12), atol=1e-2)
+    assert torch.equal(net.stem(x)[:, 12:], -net.stem(x)[:, :12])
+    assert not net.stem.weight.requires_grad
+
+
 def test_train_command_on_a_tiny_subset(tmp_path, photos):
     data = CIFAR
     if not data.is_file():  # fresh clone: a synthetic zip in the cifar10.zip layout
@@ -177,14 +210,18 @@ def test_train_command_on_a_tiny_subset(tmp_path, photos):
     assert verdict.judge == "resnet-animals" and len(verdict.top5) == 5
 
 
-def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path):
+@pytest.mark.parametrize("recipe", [
+    [],  # ResNet-8, cosine
+    ["--arch", "fast-resnet", "--schedule", "onecycle", "--ema", "0.9", "--pad", "2", "--flip-tta"],
+])
+def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path, recipe):
     """Stopping after epoch 1 and resuming gives the same weights as one uninterrupted run."""
     rng = np.random.default_rng(1)
     data = write_zip(tmp_path / "cifar.zip", {
         f"{split}/{cls}/{i:04d}.png": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)), "PNG")
         for split in ("train", "test") for cls in ANIMALS for i in range(4)})
     common = ["train", "--data", str(data), "--depth", "8", "--width", "8", "--limit-per-class", "4",
-              "--batch-size", "8", "--epochs", "2"]  # 24 images: 3 steps per epoch
+              "--batch-size", "8", "--epochs", "2", *recipe]  # 24 images: 3 steps per epoch
     assert main(common + ["--out", str(tmp_path / "straight"), "--run", str(tmp_path / "run-a")]) == 0
     assert main(common + ["--out", str(tmp_path / "first"), "--run", str(tmp_path / "run-b"), "--max-steps", "3"]) == 0
     assert main(common + ["--out", str(tmp_path / "resumed"), "--run", str(tmp_path / "run-b"), "--resume"]) == 0
