@@ -87,17 +87,18 @@ class Evaluator:
 
     def judge_row(self, images: torch.Tensor) -> dict:
         """Cat-rate + Wilson CI + mean P(cat) per judge for uint8 (N, 3, S, S) images."""
-        out, key = {}, metrics.images_key(images)
+        out = {}
         for judge in self.judges:
             bs = self.cfg.batch_size
 
-            def compute() -> torch.Tensor:
-                return torch.cat([judge.probs(images[i:i + bs].float().div(127.5).sub(1.0), bs) for i in
-                                  tqdm(range(0, len(images), bs), desc=f"judge {judge.name}", unit="batch",
+            def compute(todo: torch.Tensor) -> torch.Tensor:
+                return torch.cat([judge.probs(todo[i:i + bs].float().div(127.5).sub(1.0), bs) for i in
+                                  tqdm(range(0, len(todo), bs), desc=f"judge {judge.name}", unit="batch",
                                        disable=not self.cfg.progress)])
 
-            path = metrics.default_cache_dir("judges") / f"{self._fingerprints[judge.name]}-{key}.npy"
-            verdicts = judge.verdicts(metrics.cached_array(path, compute).float())
+            probs = metrics.cached_rows(images, compute, metrics.default_cache_dir("judges"),
+                                        prefix=f"{self._fingerprints[judge.name]}-")
+            verdicts = judge.verdicts(probs.float())
             row = metrics.cat_rate([v.is_cat for v in verdicts], [v.p_cat for v in verdicts])
             row["big_cat_rate"] = sum(v.is_big_cat for v in verdicts) / max(len(verdicts), 1)
             out[judge.name] = row

@@ -95,6 +95,9 @@ FEATURE_METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], object]] = {"f
 
 # ---- on-disk caches (Inception features, judge probabilities) ---------------------------------
 
+CACHE_CHUNK = 1000  # images per cache file
+
+
 def images_key(images: torch.Tensor) -> str:
     """Content hash of a uint8 (N, 3, H, W) image set."""
     h = hashlib.sha256(f"{FEATURES_VERSION}|{tuple(images.shape)}|{images.dtype}".encode())
@@ -117,11 +120,28 @@ def cached_array(path: Path, compute: Callable[[], torch.Tensor]) -> torch.Tenso
     return values.float().double()  # same precision as a later cache hit
 
 
+def cached_rows(images: torch.Tensor, compute: Callable[[torch.Tensor], torch.Tensor], directory: Path,
+                prefix: str = "", chunk: int = CACHE_CHUNK) -> torch.Tensor:
+    """Per-image results ``compute(images)`` (one row per image), cached on disk in chunks of
+    ``chunk`` images keyed by their content. Only chunks never seen are computed (in one call), so
+    a larger n with the same seed, or a rerun after a kill, reuses every finished chunk."""
+    spans = [(i, min(i + chunk, len(images))) for i in range(0, len(images), chunk)]
+    paths = [directory / f"{prefix}{images_key(images[a:b])}.npy" for a, b in spans]
+    missing = [j for j, path in enumerate(paths) if not path.is_file()]
+    if missing:
+        fresh = compute(torch.cat([images[spans[j][0]:spans[j][1]] for j in missing]))
+        offset = 0
+        for j in missing:
+            rows = spans[j][1] - spans[j][0]
+            cached_array(paths[j], lambda: fresh[offset:offset + rows])
+            offset += rows
+    return torch.cat([cached_array(path, None) for path in paths]) if paths else torch.empty(0, 0, dtype=torch.float64)
+
+
 def cached_features(images: torch.Tensor, extract: Callable[[torch.Tensor], torch.Tensor],
                     cache_dir: str | os.PathLike | None = None) -> torch.Tensor:
-    """Inception features of uint8 ``images``, from the on-disk cache when this exact set was seen."""
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return cached_array(cache / f"{images_key(images)}.npy", lambda: extract(images))
+    """Inception features of uint8 ``images``; chunks seen before come from the on-disk cache."""
+    return cached_rows(images, extract, Path(cache_dir) if cache_dir is not None else default_cache_dir())
 
 
 # ---- memorisation ----------------------------------------------------------------------------

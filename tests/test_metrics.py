@@ -75,6 +75,22 @@ def test_features_are_cached_by_content(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # atomic: no temp files left behind
 
 
+def test_cache_reuses_finished_chunks_when_n_grows(tmp_path):
+    """Same seed, larger n: the earlier images' chunks come from disk; only new chunks are computed."""
+    calls = []
+
+    def extract(x):
+        calls.append(len(x))
+        return x.double().mean((2, 3))  # a per-image function, to check rows stay in order
+
+    images = torch.randint(0, 256, (7, 3, 8, 8), dtype=torch.uint8)
+    first = metrics.cached_rows(images[:5], extract, tmp_path, prefix="j-", chunk=2)  # chunks [0:2] [2:4] [4:5]
+    grown = metrics.cached_rows(images, extract, tmp_path, prefix="j-", chunk=2)  # [4:6] and [6:7] are new
+    assert calls == [5, 3]
+    assert torch.allclose(grown, images.double().mean((2, 3)), atol=1e-4) and torch.equal(grown[:4], first[:4])
+    assert len(list(tmp_path.glob("j-*.npy"))) == 5
+
+
 def test_inception_state_dict_mapping_is_strict():
     model = FIDInception()
     state = {name: t for name, t in _pytorch_fid_layout(model).items()}

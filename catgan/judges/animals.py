@@ -183,7 +183,18 @@ def resnet_animals(weights: str | os.PathLike | None = None) -> Judge:
     model = load_model(folder)
     config = model.config
     return Judge("resnet-animals", FlipAverage(model) if config.flip_tta else model, config.classes,
-                 cat_classes=[config.classes.index("cat")], preprocess=PREPROCESS, weights=str(folder))
+                 cat_classes=[config.classes.index("cat")], preprocess=PREPROCESS, weights=_describe(folder, config))
+
+
+def _describe(folder: Path, config: AnimalNetConfig) -> str:
+    """'weights/resnet-animals (fast-resnet w64, mirror-averaged)': repo-relative when inside the repo."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        where = folder.resolve().relative_to(root).as_posix()
+    except ValueError:
+        where = str(folder)
+    arch = config.arch if config.arch == "fast-resnet" else f"resnet-{config.depth}"
+    return f"{where} ({arch} w{config.width}{', mirror-averaged' if config.flip_tta else ''})"
 
 
 def load_cifar(zip_path: str | os.PathLike, split: str, classes=ANIMALS,
