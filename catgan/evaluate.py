@@ -152,7 +152,7 @@ class Evaluator:
                    f"min({cfg.kid_subset_size}, n)",
             "near_copy": f"RMS distance of {metrics.NEAR_COPY_SIZE}x{metrics.NEAR_COPY_SIZE} RGB thumbnails in "
                          f"[-1, 1] to the nearest real image; threshold = {metrics.NEAR_COPY_QUANTILE:.0%} quantile "
-                         "of real-vs-real leave-one-out nearest distances (1000 probes)",
+                         "of real-vs-real leave-one-out nearest distances (every real image a probe)",
             "seeds": {"latents": f"torch.randn(n, z_dim, generator=torch.Generator().manual_seed({cfg.seed}))",
                       "real_subset_and_split": cfg.seed, "kid_subsets": cfg.seed},
             "torch": torch.__version__,

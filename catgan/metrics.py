@@ -6,7 +6,7 @@ images' bytes, written atomically.
 
 Near-copies: each image is reduced to a 32x32 RGB thumbnail in [-1, 1] (area averaging) and
 compared by RMS pixel distance. The threshold is calibrated on the training set itself: the
-``NEAR_COPY_QUANTILE`` (1 %) quantile of real-vs-real nearest-neighbour distances (each probe
+``NEAR_COPY_QUANTILE`` (1 %) quantile of real-vs-real nearest-neighbour distances (each training
 image against all *other* training images). So a generator whose samples are as far from the
 training set as a fresh real image would be flags ~1 % of them; a clearly higher fraction means
 memorised training images.
@@ -171,11 +171,13 @@ def nearest_distances(queries: torch.Tensor, refs: torch.Tensor, *, exclude: tor
     return torch.cat(dists), torch.cat(idxs)
 
 
-def near_copy_threshold(train: torch.Tensor, *, probes: int = 1000, quantile: float = NEAR_COPY_QUANTILE,
+def near_copy_threshold(train: torch.Tensor, *, probes: int | None = None, quantile: float = NEAR_COPY_QUANTILE,
                         seed: int = 0) -> float:
-    """The ``quantile`` of real-vs-real nearest-neighbour distances (probe vs all other train images)."""
+    """The ``quantile`` of real-vs-real nearest-neighbour distances (probe vs all other train images).
+    By default every training image is a probe: the 1 % quantile of 1,000 random probes rests on
+    10 distances and moved by 30 % between seeds on the cat faces; of all 9,303 it is exact."""
     thumbs = thumbnails(train)
-    pick = torch.randperm(len(thumbs), generator=torch.Generator().manual_seed(seed))[:probes]
+    pick = torch.randperm(len(thumbs), generator=torch.Generator().manual_seed(seed))[:probes or len(thumbs)]
     dist, _ = nearest_distances(thumbs[pick], thumbs, exclude=pick)
     return float(torch.quantile(dist, quantile))
 

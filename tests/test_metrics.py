@@ -120,6 +120,16 @@ def test_near_copies_flags_copied_training_images():
     assert (result.distances[10:] < threshold).sum() <= 2 and 10 / 30 <= result.fraction <= 12 / 30
 
 
+def test_near_copy_threshold_uses_every_training_image_by_default():
+    train = torch.randint(0, 256, (120, 3, 16, 16), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+    thumbs = metrics.thumbnails(train).double()
+    d = torch.cdist(thumbs, thumbs) / thumbs.shape[1] ** 0.5
+    d.fill_diagonal_(float("inf"))  # leave-one-out
+    exact = torch.quantile(d.min(1).values, metrics.NEAR_COPY_QUANTILE).item()
+    assert metrics.near_copy_threshold(train) == pytest.approx(exact, rel=1e-4)
+    assert metrics.near_copy_threshold(train, seed=5) == metrics.near_copy_threshold(train)  # no sampling
+
+
 # ---- real Inception on real CIFAR-10 (skipped on a fresh clone without ../shared) ----------------
 
 @pytest.fixture(scope="module")
