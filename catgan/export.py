@@ -24,7 +24,10 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: 
     generator = build_generator(ModelConfig(**state["model_config"]))
     generator.load_state_dict(state["ema"])
     summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"steps": state["step"]}
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    if summary.get("steps") != state["step"]:  # stopped after its last summary: describe the checkpoint instead
+        summary = {"steps": state["step"], "wall_time_s": round(state.get("train_time_s", 0.0), 1),
+                   "note": "the run was stopped before it finished; figures from its last checkpoint"}
     gif = run_dir / "evolution.gif"
     return save_generator(generator, out_dir, fp16=fp16, train_config=state["train_config"], summary=summary,
                           metrics=metrics, extra_files=(gif,) if gif.exists() else ())

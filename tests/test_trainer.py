@@ -153,3 +153,17 @@ def test_export_cli_fp16(cats_zip, tmp_path):
     assert "42.1" in (tmp_path / "w32" / "README.md").read_text()
     assert train_cli.export_main([str(run), str(tmp_path / "w9"), "--results", str(tmp_path / "t.json")]) == 1
     assert not (tmp_path / "w9").exists()
+
+
+def test_export_of_a_stopped_run_describes_its_checkpoint_not_an_old_summary(cats_zip, tmp_path):
+    images = load_images(cats_zip, 32, limit=64, progress=False).images
+    run = tmp_path / "run"
+    Trainer(ModelConfig(img_size=32), TrainConfig(out=str(run), steps=2, batch_size=16), images, progress=False).fit()
+    trainer = Trainer(ModelConfig(img_size=32), TrainConfig(out=str(run), steps=6, batch_size=16, ckpt_every=2),
+                      images, progress=False)
+    trainer.resume()
+    trainer.step = 4  # as if it had been killed after its step-4 checkpoint
+    trainer.save()
+    assert train_cli.export_main([str(run), str(tmp_path / "w")]) == 0
+    card = (tmp_path / "w" / "README.md").read_text()
+    assert "| 4 |" in card and "| 2 |" not in card  # steps from the checkpoint, not summary.json's 2
