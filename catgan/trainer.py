@@ -22,7 +22,7 @@ from .images import make_grid, save_gif, save_png
 from .models import ModelConfig, build_discriminator, build_generator
 
 METRICS_NAME, SUMMARY_NAME, SAMPLES_DIR = "metrics.jsonl", "summary.json", "samples"
-MAX_GIF_FRAMES = 30  # with GIF_FRACTION, keeps evolution.gif around 1-2 MB for a weights folder
+MAX_GIF_FRAMES = 20  # with GIF_FRACTION, keeps evolution.gif under about 2.5 MB: a 64 px folder stays <= 10 MB
 GIF_FRACTION = 0.5  # the GIF shows the top half of the sample grid
 
 
