@@ -71,16 +71,19 @@ class Evaluator:
                                     "preprocess": f"resize short side {p.resize} (bilinear, antialias), "
                                                   f"centre crop {p.crop}, mean {p.mean}, std {p.std}"})
         self.inception, self.inception_source = load_inception(cfg.inception, cfg.device)
-        self._features = lambda imgs, desc: inception_features(self.inception, imgs, batch_size=50, device=cfg.device,
-                                                                progress=cfg.progress, desc=desc)
+        self._features = lambda imgs: inception_features(self.inception, imgs, batch_size=50, device=cfg.device,
+                                                          progress=False)  # cached_rows shows the bar
         self._real: dict[int, dict] = {}
+
+    def _desc(self, what: str) -> str | None:
+        return what if self.cfg.progress else None
 
     def real(self, size: int) -> dict:
         """Real images at ``size`` px, their (cached) Inception features and the near-copy threshold."""
         if size not in self._real:
             from .data import load_images
             images = load_images(self.cfg.real, size, limit=self.cfg.real_limit, progress=self.cfg.progress).images
-            feats = metrics.cached_features(images, lambda x: self._features(x, f"inception real {size}px"))
+            feats = metrics.cached_features(images, self._features, desc=self._desc(f"inception real {size}px"))
             self._real[size] = {"images": images, "features": feats, "key": metrics.images_key(images),
                                 "near_copy_threshold": metrics.near_copy_threshold(images, seed=self.cfg.seed)}
         return self._real[size]
@@ -92,12 +95,11 @@ class Evaluator:
             bs = self.cfg.batch_size
 
             def compute(todo: torch.Tensor) -> torch.Tensor:
-                return torch.cat([judge.probs(todo[i:i + bs].float().div(127.5).sub(1.0), bs) for i in
-                                  tqdm(range(0, len(todo), bs), desc=f"judge {judge.name}", unit="batch",
-                                       disable=not self.cfg.progress)])
+                return torch.cat([judge.probs(todo[i:i + bs].float().div(127.5).sub(1.0), bs)
+                                  for i in range(0, len(todo), bs)])
 
             probs = metrics.cached_rows(images, compute, metrics.default_cache_dir("judges"),
-                                        prefix=f"{self._fingerprints[judge.name]}-")
+                                        prefix=f"{self._fingerprints[judge.name]}-", desc=self._desc(f"judge {judge.name}"))
             verdicts = judge.verdicts(probs.float())
             row = metrics.cat_rate([v.is_cat for v in verdicts], [v.p_cat for v in verdicts])
             row["big_cat_rate"] = sum(v.is_big_cat for v in verdicts) / max(len(verdicts), 1)
@@ -127,7 +129,7 @@ class Evaluator:
                               tqdm(range(0, n, bs), desc=f"sample {Path(path).name}", unit="batch",
                                    disable=not self.cfg.progress)])
         real = self.real(size)
-        feats = metrics.cached_features(fake, lambda x: self._features(x, f"inception {Path(path).name}"))
+        feats = metrics.cached_features(fake, self._features, desc=self._desc(f"inception {Path(path).name}"))
         kid_mean, kid_std = metrics.kid(real["features"], feats, subsets=self.cfg.kid_subsets,
                                         subset_size=self.cfg.kid_subset_size, seed=self.cfg.seed)
         copies = metrics.near_copies(fake, real["images"], real["near_copy_threshold"])

@@ -121,27 +121,29 @@ def cached_array(path: Path, compute: Callable[[], torch.Tensor]) -> torch.Tenso
 
 
 def cached_rows(images: torch.Tensor, compute: Callable[[torch.Tensor], torch.Tensor], directory: Path,
-                prefix: str = "", chunk: int = CACHE_CHUNK) -> torch.Tensor:
+                prefix: str = "", chunk: int = CACHE_CHUNK, desc: str | None = None) -> torch.Tensor:
     """Per-image results ``compute(images)`` (one row per image), cached on disk in chunks of
-    ``chunk`` images keyed by their content. Only chunks never seen are computed (in one call), so
-    a larger n with the same seed, or a rerun after a kill, reuses every finished chunk."""
+    ``chunk`` images keyed by their content. Only chunks never seen are computed, each saved as
+    soon as it is done, so a larger n with the same seed, or a rerun after a kill, reuses every
+    finished chunk. ``desc``: one progress bar over the images still to compute."""
+    from tqdm.auto import tqdm
+
     spans = [(i, min(i + chunk, len(images))) for i in range(0, len(images), chunk)]
     paths = [directory / f"{prefix}{images_key(images[a:b])}.npy" for a, b in spans]
-    missing = [j for j, path in enumerate(paths) if not path.is_file()]
-    if missing:
-        fresh = compute(torch.cat([images[spans[j][0]:spans[j][1]] for j in missing]))
-        offset = 0
-        for j in missing:
-            rows = spans[j][1] - spans[j][0]
-            cached_array(paths[j], lambda: fresh[offset:offset + rows])
-            offset += rows
-    return torch.cat([cached_array(path, None) for path in paths]) if paths else torch.empty(0, 0, dtype=torch.float64)
+    missing = [(a, b, path) for (a, b), path in zip(spans, paths) if not path.is_file()]
+    with tqdm(total=sum(b - a for a, b, _ in missing), desc=desc, unit="img", disable=desc is None) as bar:
+        for a, b, path in missing:
+            cached_array(path, lambda: compute(images[a:b]))
+            bar.update(b - a)
+    if not paths:
+        return torch.empty(0, 0, dtype=torch.float64)
+    return torch.cat([cached_array(path, None) for path in paths])
 
 
 def cached_features(images: torch.Tensor, extract: Callable[[torch.Tensor], torch.Tensor],
-                    cache_dir: str | os.PathLike | None = None) -> torch.Tensor:
+                    cache_dir: str | os.PathLike | None = None, desc: str | None = None) -> torch.Tensor:
     """Inception features of uint8 ``images``; chunks seen before come from the on-disk cache."""
-    return cached_rows(images, extract, Path(cache_dir) if cache_dir is not None else default_cache_dir())
+    return cached_rows(images, extract, Path(cache_dir) if cache_dir is not None else default_cache_dir(), desc=desc)
 
 
 # ---- memorisation ----------------------------------------------------------------------------

@@ -86,9 +86,21 @@ def test_cache_reuses_finished_chunks_when_n_grows(tmp_path):
     images = torch.randint(0, 256, (7, 3, 8, 8), dtype=torch.uint8)
     first = metrics.cached_rows(images[:5], extract, tmp_path, prefix="j-", chunk=2)  # chunks [0:2] [2:4] [4:5]
     grown = metrics.cached_rows(images, extract, tmp_path, prefix="j-", chunk=2)  # [4:6] and [6:7] are new
-    assert calls == [5, 3]
+    assert calls == [2, 2, 1, 2, 1]
     assert torch.allclose(grown, images.double().mean((2, 3)), atol=1e-4) and torch.equal(grown[:4], first[:4])
     assert len(list(tmp_path.glob("j-*.npy"))) == 5
+
+    def dies_on_the_second_chunk(x):  # a run killed mid-way keeps the chunks it finished
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return extract(x)
+
+    more = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8)
+    with pytest.raises(KeyboardInterrupt):
+        metrics.cached_rows(more, dies_on_the_second_chunk, tmp_path, prefix="j-", chunk=2)
+    assert len(list(tmp_path.glob("j-*.npy"))) == 6
+    metrics.cached_rows(more, extract, tmp_path, prefix="j-", chunk=2)
+    assert calls == [2, 2, 1, 2, 1, 2, 2]
 
 
 def test_inception_state_dict_mapping_is_strict():
