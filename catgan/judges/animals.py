@@ -1,7 +1,7 @@
-"""resnet-animals: a residual network trained by catgan itself on the six animal classes of CIFAR-10,
-either the CIFAR-style ResNet of He et al. 2016 (sec. 4.2) or FastResNet, a short wide residual net
-that reaches higher accuracy in a fraction of the epochs. Weights live in a folder (config.json + model.safetensors +
-README.md), by default weights/resnet-animals beside the package, or $CATGAN_RESNET_ANIMALS.
+"""resnet-animals: a residual network trained by catgan itself on the six animal classes of CIFAR-10:
+the CIFAR-style ResNet of He et al. 2016 (sec. 4.2), or FastResNet, a short wide residual net that
+learns far faster per epoch. Weights live in a folder (config.json + model.safetensors + README.md),
+by default weights/resnet-animals beside the package, or $CATGAN_RESNET_ANIMALS.
 """
 from __future__ import annotations
 

@@ -4,9 +4,9 @@
 
 SGD + Nesterov momentum, cosine or one-cycle learning rate, random crop (``--pad``, reflect) + flip,
 an optional EMA of the weights, bf16 autocast and channels_last (on CPU too: about 2x faster with
-AVX512-BF16). A checkpoint is written
-to ``--run`` after every epoch; ``--resume`` continues from it exactly (same data order). The card
-states the accuracy measured on the CIFAR-10 test split of those classes.
+AVX512-BF16). A checkpoint is written to ``--run`` after every epoch; ``--resume`` continues from it
+exactly (same data order). The card states the accuracy of the saved files on the CIFAR-10 test
+split of those classes.
 """
 from __future__ import annotations
 
