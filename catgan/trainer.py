@@ -22,6 +22,9 @@ from .images import make_grid, save_gif, save_png
 from .models import ModelConfig, build_discriminator, build_generator
 
 METRICS_NAME, SUMMARY_NAME, SAMPLES_DIR = "metrics.jsonl", "summary.json", "samples"
+RESUMABLE_CHANGES = {  # may differ between a run and its resume: length, where, how fast, how often to log
+    "out", "data", "epochs", "steps", "device", "precision", "channels_last", "sync_bn", "log_every",
+    "sample_every", "ckpt_every", "grid_size", "cache_dir"}
 MAX_GIF_FRAMES = 20  # with GIF_FRACTION, keeps evolution.gif under about 2.5 MB: a 64 px folder stays <= 10 MB
 GIF_FRACTION = 0.5  # the GIF shows the top half of the sample grid
 
@@ -164,6 +167,12 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         if state["model_config"] != asdict(self.model_cfg):
             raise ValueError(f"checkpoint holds a {state['model_config']} model, not {asdict(self.model_cfg)}")
+        saved, now = state.get("train_config", {}), asdict(self.cfg)
+        changed = [f"--{k.replace('_', '-')} (checkpoint: {saved[k]!r}, now: {v!r})" for k, v in now.items()
+                   if k in saved and k not in RESUMABLE_CHANGES and saved[k] != v]
+        if changed:
+            raise ValueError("--resume with training settings that differ from the checkpoint's: "
+                             + ", ".join(changed) + "; pass the run's own flags")
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.ema.model.load_state_dict(state["ema"])

@@ -155,6 +155,20 @@ def test_export_cli_fp16(cats_zip, tmp_path):
     assert not (tmp_path / "w9").exists()
 
 
+def test_resume_refuses_changed_training_settings(cats_zip, tmp_path):
+    images = load_images(cats_zip, 32, limit=64, progress=False).images
+    run = tmp_path / "run"
+    Trainer(ModelConfig(img_size=32), TrainConfig(out=str(run), steps=2, batch_size=16, real_label=0.9), images,
+            progress=False).fit()
+    forgot = Trainer(ModelConfig(img_size=32), TrainConfig(out=str(run), steps=4, batch_size=16), images, progress=False)
+    with pytest.raises(ValueError, match=r"--real-label \(checkpoint: 0.9, now: 1.0\)"):
+        forgot.resume()
+    longer = Trainer(ModelConfig(img_size=32), TrainConfig(out=str(run), steps=4, batch_size=16, real_label=0.9,
+                                                           ckpt_every=2, log_every=1), images, progress=False)
+    longer.resume()  # a longer run, logged more often: fine
+    assert longer.step == 2
+
+
 def test_export_of_a_stopped_run_describes_its_checkpoint_not_an_old_summary(cats_zip, tmp_path):
     images = load_images(cats_zip, 32, limit=64, progress=False).images
     run = tmp_path / "run"
