@@ -131,7 +131,8 @@ def cached_rows(images: torch.Tensor, compute: Callable[[torch.Tensor], torch.Te
     spans = [(i, min(i + chunk, len(images))) for i in range(0, len(images), chunk)]
     paths = [directory / f"{prefix}{images_key(images[a:b])}.npy" for a, b in spans]
     missing = [(a, b, path) for (a, b), path in zip(spans, paths) if not path.is_file()]
-    with tqdm(total=sum(b - a for a, b, _ in missing), desc=desc, unit="img", disable=desc is None or not missing) as bar:
+    todo = sum(b - a for a, b, _ in missing)
+    with tqdm(total=todo, desc=desc, unit="img", disable=desc is None or not todo) as bar:
         for a, b, path in missing:
             cached_array(path, lambda: compute(images[a:b]))
             bar.update(b - a)
