@@ -48,3 +48,19 @@ def drop_log_rows_after(log: str | Path, key: str, last) -> None:
     if log.exists():
         rows = [r for r in log.read_text().splitlines() if r and json.loads(r)[key] <= last]
         log.write_text("".join(r + "\n" for r in rows))
+
+
+def refuse_changed_settings(saved: dict, now: dict, resumable: set[str], defaults: dict | None = None) -> None:
+    """``--resume`` must train on as the run did: raise naming every setting in ``now`` that differs
+    from the checkpoint's ``saved`` one, except those in ``resumable``. A key missing from ``saved``
+    (a checkpoint older than the setting) compares with ``defaults``, or is skipped without them."""
+    defaults, changed = defaults or {}, []
+    for key, value in now.items():
+        if key in resumable or (key not in saved and key not in defaults):
+            continue
+        was = saved.get(key, defaults.get(key))
+        if was != value:
+            changed.append(f"--{key.replace('_', '-')} (checkpoint: {was!r}, now: {value!r})")
+    if changed:
+        raise ValueError("--resume with training settings that differ from the checkpoint's: "
+                         + ", ".join(changed) + "; pass the run's own flags")

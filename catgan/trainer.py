@@ -13,8 +13,8 @@ from tqdm.auto import tqdm
 
 from . import losses
 from .batches import RealBatches
-from .checkpoint import (CHECKPOINT_NAME, drop_log_rows_after, load_checkpoint, rng_state, save_checkpoint,
-                         set_rng_state)
+from .checkpoint import (CHECKPOINT_NAME, drop_log_rows_after, load_checkpoint, refuse_changed_settings, rng_state,
+                         save_checkpoint, set_rng_state)
 from .config import TrainConfig, run_config_json
 from .diffaug import diff_augment
 from .distributed import DistInfo, gather_across_ranks, mean_across_ranks, params_checksum
@@ -167,12 +167,7 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         if state["model_config"] != asdict(self.model_cfg):
             raise ValueError(f"checkpoint holds a {state['model_config']} model, not {asdict(self.model_cfg)}")
-        saved, now = state.get("train_config", {}), asdict(self.cfg)
-        changed = [f"--{k.replace('_', '-')} (checkpoint: {saved[k]!r}, now: {v!r})" for k, v in now.items()
-                   if k in saved and k not in RESUMABLE_CHANGES and saved[k] != v]
-        if changed:
-            raise ValueError("--resume with training settings that differ from the checkpoint's: "
-                             + ", ".join(changed) + "; pass the run's own flags")
+        refuse_changed_settings(state.get("train_config", {}), asdict(self.cfg), RESUMABLE_CHANGES)
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.ema.model.load_state_dict(state["ema"])

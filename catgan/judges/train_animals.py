@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..checkpoint import drop_log_rows_after, load_checkpoint, save_checkpoint
+from ..checkpoint import drop_log_rows_after, load_checkpoint, refuse_changed_settings, save_checkpoint
 from ..fileio import atomic_write_text
 from .animals import (ANIMALS, CIFAR_MEAN, CIFAR_STD, AnimalNetConfig, FlipAverage, build_net, load_cifar, load_model,
                       save_folder)
@@ -96,14 +96,6 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
             "accuracy_flip_tta": float((preds_flip == labels).float().mean())}
 
 
-def _check_resumable(saved: dict, cfg: AnimalTrainConfig) -> None:
-    defaults = AnimalTrainConfig()  # checkpoints from before a field existed ran with its default
-    changed = sorted(k for k, v in asdict(cfg).items()
-                     if k not in RESUMABLE_CHANGES and saved.get(k, getattr(defaults, k)) != v)
-    if changed:
-        raise ValueError(f"--resume with different settings than the checkpoint: {', '.join(changed)}")
-
-
 def _lr_factor(cfg: AnimalTrainConfig, total: int):
     if cfg.schedule == "cosine":
         return lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
@@ -141,7 +133,8 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     step, epoch, elapsed = 0, 0, 0.0
     if cfg.resume:
         state = load_checkpoint(run)
-        _check_resumable(state["config"], cfg)
+        # checkpoints from before a setting existed ran with its default
+        refuse_changed_settings(state["config"], asdict(cfg), RESUMABLE_CHANGES, asdict(AnimalTrainConfig()))
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
