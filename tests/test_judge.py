@@ -9,7 +9,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from catgan.judge import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_judge, main
-from catgan.judges.animals import ANIMALS, AnimalNetConfig, CifarResNet, FastResNet, resnet_animals, save_folder
+from catgan.judges.animals import (ANIMALS, NOT_ANIMALS, OTHER, AnimalNetConfig, CifarResNet, FastResNet, load_cifar,
+                                   resnet_animals, save_folder)
 from conftest import SHARED, jpeg_bytes, write_zip
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -44,7 +45,7 @@ def test_chelsea_is_cat_coffee_is_not(name, photos):
     cat, coffee = judge.score(list(photos))
     assert cat.is_cat and cat.p_cat > 0.5, cat.top5
     assert not coffee.is_cat, coffee.top5
-    if len(judge.labels) == 1000:  # ImageNet judges can name it; resnet-animals must pick one of six animals
+    if len(judge.labels) == 1000:  # ImageNet judges can name it; resnet-animals has at most an `other` class
         assert coffee.p_cat < 0.1, coffee.top5
     assert cat.judge == judge.name and cat.weights == judge.weights
     assert len(cat.top5) == 5 and [p for _, p in cat.top5] == sorted((p for _, p in cat.top5), reverse=True)
@@ -208,6 +209,29 @@ def test_train_command_on_a_tiny_subset(tmp_path, photos):
     assert (out / "model.safetensors").stat().st_size < 5_000_000
     verdict = load_judge("resnet-animals", weights=out).score([photos[0]])[0]
     assert verdict.judge == "resnet-animals" and len(verdict.top5) == 5
+
+
+def test_other_class_learns_from_vehicles_and_accuracy_counts_animals_only(tmp_path, photos):
+    rng = np.random.default_rng(2)
+    data = write_zip(tmp_path / "cifar.zip", {
+        f"{split}/{cls}/{i:04d}.png": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)), "PNG")
+        for split in ("train", "test") for cls in ANIMALS + NOT_ANIMALS for i in range(5)})
+    x, y = load_cifar(data, "train", ANIMALS, limit_per_class=4, other_per_class=2)
+    assert x.shape == (6 * 4 + 4 * 2, 3, 32, 32) and torch.bincount(y).tolist() == [4] * 6 + [8]
+    assert len(load_cifar(data, "train", ANIMALS, other_per_class=0)[1]) == 6 * 5
+    assert torch.bincount(load_cifar(data, "test", ANIMALS, other_per_class=None)[1]).tolist() == [5] * 6 + [20]
+
+    out = tmp_path / "ra"
+    assert main(["train", "--data", str(data), "--out", str(out), "--run", str(tmp_path / "run"), "--depth", "8",
+                 "--width", "8", "--other-per-class", "2", "--max-steps", "2", "--batch-size", "8"]) == 0
+    assert json.loads((out / "config.json").read_text())["classes"] == [*ANIMALS, OTHER]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())["test"]
+    assert (summary["n"], summary["n_other"]) == (30, 20) and set(summary["per_class"]) == {*ANIMALS, OTHER}
+    card = (out / "README.md").read_text()
+    assert "30 CIFAR-10 test images of the six animal classes" in card and "20 vehicle test images" in card
+    judge = load_judge("resnet-animals", weights=out)
+    assert list(judge.labels) == [*ANIMALS, OTHER] and judge.cat_classes == [ANIMALS.index("cat")]
+    assert set(dict(judge.score([photos[1]])[0].top5)) <= {*ANIMALS, OTHER}
 
 
 @pytest.mark.parametrize("recipe", [

@@ -1,6 +1,7 @@
 """resnet-animals: a residual network trained by catgan itself on the six animal classes of CIFAR-10:
 the CIFAR-style ResNet of He et al. 2016 (sec. 4.2), or FastResNet, a short wide residual net that
-learns far faster per epoch. Weights live in a folder (config.json + model.safetensors + README.md),
+learns far faster per epoch. Optionally a seventh class, "other", learnt from CIFAR-10's vehicles,
+gives the closed-set classifier a "none of these animals" answer. Weights live in a folder (config.json + model.safetensors + README.md),
 by default weights/resnet-animals beside the package, or $CATGAN_RESNET_ANIMALS.
 """
 from __future__ import annotations
@@ -19,6 +20,8 @@ from torch import nn
 from .base import Judge, JudgeUnavailable, Preprocess
 
 ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")
+OTHER = "other"  # the optional seventh class
+NOT_ANIMALS = ("airplane", "automobile", "ship", "truck")  # the CIFAR-10 folders it is learnt from
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 PREPROCESS = Preprocess(resize=32, crop=32, mean=CIFAR_MEAN, std=CIFAR_STD)
 
@@ -197,19 +200,26 @@ def _describe(folder: Path, config: AnimalNetConfig) -> str:
     return f"{where} ({arch} w{config.width}{', mirror-averaged' if config.flip_tta else ''})"
 
 
-def load_cifar(zip_path: str | os.PathLike, split: str, classes=ANIMALS,
-               limit_per_class: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``split/<class>/*.jpg`` members of cifar10.zip -> (uint8 (N, 3, 32, 32), int64 labels)."""
+def load_cifar(zip_path: str | os.PathLike, split: str, classes=ANIMALS, limit_per_class: int | None = None,
+               other_per_class: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``split/<class>/*.jpg`` members of cifar10.zip -> (uint8 (N, 3, 32, 32), int64 labels 0..len(classes)-1).
+    With ``other_per_class`` (None: all), one more label, ``other``, gathers that many images (the first, in
+    name order) from each of the NOT_ANIMALS folders."""
     from ..data import decode_rgb
 
+    groups = [(label, [cls], limit_per_class) for label, cls in enumerate(classes)]
+    if other_per_class is None or other_per_class > 0:
+        limits = [n for n in (limit_per_class, other_per_class) if n is not None]
+        groups.append((len(classes), list(NOT_ANIMALS), min(limits, default=None)))
     with zipfile.ZipFile(zip_path) as z:
         names = sorted(n for n in z.namelist() if n.startswith(f"{split}/") and n.lower().endswith((".jpg", ".png")))
         images, labels = [], []
-        for label, cls in enumerate(classes):
-            members = [n for n in names if n.split("/")[1] == cls][:limit_per_class]
-            if not members:
-                raise FileNotFoundError(f"no {split}/{cls}/ images in {zip_path}")
-            for name in members:
-                images.append(np.asarray(decode_rgb(z.read(name)).resize((32, 32)), np.uint8).transpose(2, 0, 1))
-                labels.append(label)
+        for label, folders, limit in groups:
+            for cls in folders:
+                members = [n for n in names if n.split("/")[1] == cls][:limit]
+                if not members:
+                    raise FileNotFoundError(f"no {split}/{cls}/ images in {zip_path}")
+                for name in members:
+                    images.append(np.asarray(decode_rgb(z.read(name)).resize((32, 32)), np.uint8).transpose(2, 0, 1))
+                    labels.append(label)
     return torch.from_numpy(np.stack(images)), torch.tensor(labels)

@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import drop_log_rows_after, load_checkpoint, refuse_changed_settings, save_checkpoint
 from ..fileio import atomic_write_text
-from .animals import (ANIMALS, CIFAR_MEAN, CIFAR_STD, AnimalNetConfig, FlipAverage, build_net, load_cifar, load_model,
-                      save_folder)
+from .animals import (ANIMALS, CIFAR_MEAN, CIFAR_STD, NOT_ANIMALS, OTHER, AnimalNetConfig, FlipAverage, build_net, load_cifar,
+                      load_model, save_folder)
 
 MAX_FP32_BYTES = 5_000_000  # weights/ budget for the judge: bigger nets ship as fp16
 
@@ -49,6 +49,7 @@ class AnimalTrainConfig:
     label_smoothing: float = 0.1
     pad: int = 4  # random-crop translation, pixels
     ema: float = 0.0  # > 0: keep an EMA of the weights (decay per step) and ship it
+    other_per_class: int = 0  # > 0: a seventh class, "other", of this many training images per vehicle class
     limit_per_class: int | None = None  # small subsets, for tests
     max_steps: int | None = None  # stop early, for tests
     device: str = "cpu"
@@ -80,8 +81,9 @@ def _augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tenso
 
 @torch.inference_mode()
 def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device) -> dict:
-    """Top-1 accuracy as the judge computes it (``accuracy``, ``per_class``: with flip averaging
-    iff ``model.config.flip_tta``), plus both variants for reference."""
+    """Top-1 accuracy on the animal images (labels < 6) as the judge computes it (``accuracy``,
+    ``per_class``: with flip averaging iff ``model.config.flip_tta``), plus both variants for
+    reference. ``per_class`` includes ``other`` when the net has it: the share of vehicles it calls other."""
     model.eval()
     plain, flipped = [], []
     for i in range(0, len(images), 500):
@@ -91,9 +93,11 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
     preds, preds_flip = torch.cat(plain), torch.cat(flipped)
     judged = preds_flip if model.config.flip_tta else preds
     per_class = {c: float((judged[labels == k] == k).float().mean()) for k, c in enumerate(model.config.classes)}
-    return {"accuracy": float((judged == labels).float().mean()), "per_class": per_class, "n": len(labels),
-            "accuracy_plain": float((preds == labels).float().mean()),
-            "accuracy_flip_tta": float((preds_flip == labels).float().mean())}
+    animal = labels < len(ANIMALS)
+    return {"accuracy": float((judged == labels)[animal].float().mean()), "per_class": per_class,
+            "n": int(animal.sum()), "n_other": int((~animal).sum()),
+            "accuracy_plain": float((preds == labels)[animal].float().mean()),
+            "accuracy_flip_tta": float((preds_flip == labels)[animal].float().mean())}
 
 
 def _lr_factor(cfg: AnimalTrainConfig, total: int):
@@ -111,9 +115,11 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     device = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    x_train, y_train = load_cifar(cfg.data, "train", ANIMALS, cfg.limit_per_class)
-    x_test, y_test = load_cifar(cfg.data, "test", ANIMALS, cfg.limit_per_class)
-    model = build_net(AnimalNetConfig(cfg.depth, cfg.width, ANIMALS, cfg.arch, cfg.flip_tta))
+    x_train, y_train = load_cifar(cfg.data, "train", ANIMALS, cfg.limit_per_class, cfg.other_per_class)
+    # the test split's vehicles are all "other" (when that class exists); accuracy counts the animals only
+    x_test, y_test = load_cifar(cfg.data, "test", ANIMALS, cfg.limit_per_class, None if cfg.other_per_class else 0)
+    classes = ANIMALS + (OTHER,) if cfg.other_per_class else ANIMALS
+    model = build_net(AnimalNetConfig(cfg.depth, cfg.width, classes, cfg.arch, cfg.flip_tta))
     if hasattr(model, "init_whitening"):
         model.init_whitening(_normalise(x_train[torch.randperm(len(x_train), generator=gen)[:5000]]))
     model.to(device, memory_format=torch.channels_last)
@@ -215,15 +221,24 @@ def render_card(model: torch.nn.Module, summary: dict) -> str:
            f"{100 * test['accuracy_plain']:.2f} %" if net.flip_tta else
            f"centre 32x32, no test-time augmentation; averaging over a horizontal flip would give "
            f"{100 * test['accuracy_flip_tta']:.2f} %")
+    fp16 = " (stored as fp16, loaded as fp32)" if summary.get("fp16") else ""
+    if OTHER in net.classes:
+        classes = (f"the six animal classes of CIFAR-10 ({', '.join(ANIMALS)}) or `other`, a class learnt from "
+                   f"{cfg['other_per_class']} training images of each of CIFAR-10's vehicles ({', '.join(NOT_ANIMALS)}) "
+                   "so that the judge can answer \"none of these animals\"")
+        other = (f" On the {test['n_other']} vehicle test images, {100 * test['per_class'][OTHER]:.1f} % are called "
+                 "`other`.")
+    else:
+        classes, other = f"the six animal classes of CIFAR-10: {', '.join(net.classes)}", ""
     return f"""# resnet-animals
 
-{what} that classifies 32x32 images into the six animal classes of CIFAR-10: {", ".join(net.classes)}.
+{what} that classifies 32x32 images into {classes}.
 catgan uses it as a judge: an image "is a cat" when its top-1 class is `cat`.
 
 ## Measured test accuracy
 
-**{100 * test["accuracy"]:.2f} %** on the {test["n"]} CIFAR-10 test images of these classes
-(top-1, {tta}). Measured on the weights as shipped{" (stored as fp16, loaded as fp32)" if summary.get("fp16") else ""}.
+**{100 * test["accuracy"]:.2f} %** on the {test["n"]} CIFAR-10 test images of the six animal classes
+(top-1 among all {len(net.classes)} classes, {tta}). Measured on the weights as shipped{fp16}.{other}
 
 | class | accuracy (%) |
 |---|---|
