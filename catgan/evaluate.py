@@ -191,17 +191,36 @@ def evaluate(cfg: EvalConfig) -> dict:
     return result
 
 
+HELP = {
+    "real": "the real images: a zip or folder of cat faces",
+    "models": "weights folders (config.json + model.safetensors), one table row each",
+    "judges": "classifiers that say 'cat': resnet50, efficientnet_lite0, mobilenet_v2, resnet-animals",
+    "n": "samples per generator (the real row judges every real image)",
+    "real_limit": "use only the first N real images (quick runs)",
+    "img_size": "resolution of the real row",
+    "seed": "latent seed for the generators' samples",
+    "batch_size": "generator and judge batch size",
+    "inception": "FID Inception weights file; unset: $CATGAN_FID_INCEPTION, else ../shared/weights, else download",
+    "kid_subsets": "KID: number of random subsets",
+    "kid_subset_size": "KID: images per subset",
+    "out": "folder for table1.md and table1.json",
+    "device": "cpu, cuda, cuda:1, ...",
+    "progress": "progress bars",
+}
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[EvalConfig, bool]:
     """CLI flags map one-to-one onto EvalConfig fields."""
-    parser = argparse.ArgumentParser(prog="python -m catgan.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m catgan.evaluate", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for f in fields(EvalConfig):
-        flag, kind = f"--{f.name.replace('_', '-')}", str(f.type)
+        flag, kind, what = f"--{f.name.replace('_', '-')}", str(f.type), HELP[f.name]
         if kind.startswith("tuple"):
-            parser.add_argument(flag, nargs="+", default=list(f.default))
+            parser.add_argument(flag, nargs="+", default=list(f.default), help=what)
         elif kind == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=what)
         else:
-            parser.add_argument(flag, type=int if "int" in kind else str, default=f.default)
+            parser.add_argument(flag, type=int if "int" in kind else str, default=f.default, help=what)
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     args = vars(parser.parse_args(argv))
     dry = args.pop("dry_run")
