@@ -1,8 +1,9 @@
 """resnet-animals: a residual network trained by catgan itself on the six animal classes of CIFAR-10:
 the CIFAR-style ResNet of He et al. 2016 (sec. 4.2), or FastResNet, a short wide residual net that
 learns far faster per epoch. Optionally a seventh class, "other", learnt from CIFAR-10's vehicles,
-gives the closed-set classifier a "none of these animals" answer. Weights live in a folder (config.json + model.safetensors + README.md),
-by default weights/resnet-animals beside the package, or $CATGAN_RESNET_ANIMALS.
+gives the closed-set classifier a "none of these animals" answer. Weights live in a folder
+(config.json + model.safetensors + README.md), by default weights/resnet-animals beside the
+package, or $CATGAN_RESNET_ANIMALS.
 """
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import drop_log_rows_after, load_checkpoint, refuse_changed_settings, save_checkpoint
 from ..fileio import atomic_write_text
-from .animals import (ANIMALS, CIFAR_MEAN, CIFAR_STD, NOT_ANIMALS, OTHER, AnimalNetConfig, FlipAverage, build_net, load_cifar,
-                      load_model, save_folder)
+from .animals import (ANIMALS, CIFAR_MEAN, CIFAR_STD, NOT_ANIMALS, OTHER, AnimalNetConfig, FlipAverage, build_net,
+                      load_cifar, load_model, save_folder)
 
 MAX_FP32_BYTES = 5_000_000  # weights/ budget for the judge: bigger nets ship as fp16
 
@@ -224,8 +224,8 @@ def render_card(model: torch.nn.Module, summary: dict) -> str:
     fp16 = " (stored as fp16, loaded as fp32)" if summary.get("fp16") else ""
     if OTHER in net.classes:
         classes = (f"the six animal classes of CIFAR-10 ({', '.join(ANIMALS)}) or `other`, a class learnt from "
-                   f"{cfg['other_per_class']} training images of each of CIFAR-10's vehicles ({', '.join(NOT_ANIMALS)}) "
-                   "so that the judge can answer \"none of these animals\"")
+                   f"{cfg['other_per_class']} training images of each of CIFAR-10's vehicles "
+                   f"({', '.join(NOT_ANIMALS)}) so that the judge can answer \"none of these animals\"")
         other = (f" On the {test['n_other']} vehicle test images, {100 * test['per_class'][OTHER]:.1f} % are called "
                  "`other`.")
     else:
