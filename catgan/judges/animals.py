@@ -208,19 +208,22 @@ def load_cifar(zip_path: str | os.PathLike, split: str, classes=ANIMALS, limit_p
     name order) from each of the NOT_ANIMALS folders."""
     from ..data import decode_rgb
 
-    groups = [(label, [cls], limit_per_class) for label, cls in enumerate(classes)]
-    if other_per_class is None or other_per_class > 0:
-        limits = [n for n in (limit_per_class, other_per_class) if n is not None]
-        groups.append((len(classes), list(NOT_ANIMALS), min(limits, default=None)))
     with zipfile.ZipFile(zip_path) as z:
-        names = sorted(n for n in z.namelist() if n.startswith(f"{split}/") and n.lower().endswith((".jpg", ".png")))
-        images, labels = [], []
-        for label, folders, limit in groups:
-            for cls in folders:
-                members = [n for n in names if n.split("/")[1] == cls][:limit]
-                if not members:
-                    raise FileNotFoundError(f"no {split}/{cls}/ images in {zip_path}")
-                for name in members:
-                    images.append(np.asarray(decode_rgb(z.read(name)).resize((32, 32)), np.uint8).transpose(2, 0, 1))
-                    labels.append(label)
+        by_folder: dict[str, list[str]] = {}
+        for name in sorted(z.namelist()):
+            if name.startswith(f"{split}/") and name.lower().endswith((".jpg", ".png")):
+                by_folder.setdefault(name.split("/")[1], []).append(name)
+
+        def members(cls: str, limit: int | None) -> list[str]:
+            if not by_folder.get(cls):
+                raise FileNotFoundError(f"no {split}/{cls}/ images in {zip_path}")
+            return by_folder[cls][:limit]
+
+        groups = [(label, members(cls, limit_per_class)) for label, cls in enumerate(classes)]
+        if other_per_class is None or other_per_class > 0:
+            limit = min((n for n in (limit_per_class, other_per_class) if n is not None), default=None)
+            groups.append((len(classes), [m for cls in NOT_ANIMALS for m in members(cls, limit)]))
+        images = [np.asarray(decode_rgb(z.read(name)).resize((32, 32)), np.uint8).transpose(2, 0, 1)
+                  for _, names in groups for name in names]
+    labels = [label for label, names in groups for _ in names]
     return torch.from_numpy(np.stack(images)), torch.tensor(labels)
