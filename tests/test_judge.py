@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from catgan.judge import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_judge, main
 from catgan.judges.animals import (ANIMALS, NOT_ANIMALS, OTHER, AnimalNetConfig, CifarResNet, FastResNet, load_cifar,
                                    resnet_animals, save_folder)
+from catgan.judges.train_animals import _cutout
 from conftest import SHARED, jpeg_bytes, write_zip
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -234,9 +235,20 @@ def test_other_class_learns_from_vehicles_and_accuracy_counts_animals_only(tmp_p
     assert set(dict(judge.score([photos[1]])[0].top5)) <= {*ANIMALS, OTHER}
 
 
+def test_cutout_blanks_one_square_per_image_clipped_at_the_border():
+    x = torch.randn(64, 3, 32, 32) + 5  # no pixel is 0 before cutout
+    out = _cutout(x, torch.Generator().manual_seed(0), 8)
+    blank = (out == 0).all(1)  # (N, 32, 32): pixels blanked in every channel
+    assert torch.equal(out[~blank[:, None].expand_as(out)], x[~blank[:, None].expand_as(x)])
+    counts = blank.sum((1, 2))
+    assert counts.max() == 64 and counts.min() > 0 and (counts < 64).any()  # whole squares, and clipped ones
+    rows, cols = blank.any(2), blank.any(1)  # a square: its pixels are exactly rows x cols
+    assert torch.equal(blank, rows[:, :, None] & cols[:, None, :])
+
+
 @pytest.mark.parametrize("recipe", [
     [],  # ResNet-8, cosine
-    ["--arch", "fast-resnet", "--schedule", "onecycle", "--ema", "0.9", "--pad", "2", "--flip-tta"],
+    ["--arch", "fast-resnet", "--schedule", "onecycle", "--ema", "0.9", "--pad", "2", "--flip-tta", "--cutout", "8"],
 ])
 def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path, recipe):
     """Stopping after epoch 1 and resuming gives the same weights as one uninterrupted run."""
