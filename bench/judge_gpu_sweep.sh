@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Train several resnet-animals recipes side by side on one GPU (the device machine), then probe each
 # with bench/judge_probe.py. Reads the subset zip made by bench/cifar_subset.py (carried as .data/),
-# writes one tarball per recipe + logs to $OUT. Each recipe gets at most $DEADLINE seconds.
-#   OUT=/tmp/out DEADLINE=400 bash bench/judge_gpu_sweep.sh
+# writes one tarball per recipe + logs to $OUT. Each recipe (a line of bench/judge_recipes.txt, named
+# in $NAMES) gets at most $DEADLINE seconds.
+#   OUT=/tmp/out DEADLINE=400 NAMES="a40 c80c12" bash bench/judge_gpu_sweep.sh
 set -u
 DATA=${DATA:-.data/cifar10-judge.zip}
 DEADLINE=${DEADLINE:-400}
 OUT=${OUT:?set OUT}
+NAMES=${NAMES:?name recipes of bench/judge_recipes.txt}
 RUNS=${RUNS:-/tmp/ra-runs}
 PY=${PY:-python3}
 mkdir -p "$RUNS"
@@ -14,13 +16,12 @@ export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=3
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 "$PY" -c "import torch, torchvision; print('torch', torch.__version__, torchvision.__version__, torch.cuda.is_available())"
 
-COMMON="--data $DATA --arch fast-resnet --width 64 --flip-tta --schedule onecycle --label-smoothing 0.2 --ema 0.99 --device cuda"
-declare -A RECIPES=(
-  [a40]="--other-per-class 1250 --epochs 40 --batch-size 256 --lr 0.2 --pad 2"
-  [b80c8]="--other-per-class 1250 --epochs 80 --batch-size 256 --lr 0.2 --pad 2 --cutout 8"
-  [c80c12]="--other-per-class 1250 --epochs 80 --batch-size 512 --lr 0.4 --pad 4 --cutout 12"
-  [d80six]="--epochs 80 --batch-size 256 --lr 0.2 --pad 2 --cutout 8"
-)
+COMMON="--data $DATA --arch fast-resnet --flip-tta --schedule onecycle --label-smoothing 0.2 --ema 0.99 --device cuda"
+declare -A RECIPES=()
+for name in $NAMES; do
+  RECIPES[$name]=$(awk -v n="$name" '$1 == n {$1 = ""; print}' bench/judge_recipes.txt)
+  [ -n "${RECIPES[$name]}" ] || { echo "no recipe $name in bench/judge_recipes.txt"; exit 2; }
+done
 for name in "${!RECIPES[@]}"; do
   timeout "$DEADLINE" "$PY" -m catgan.judge train $COMMON ${RECIPES[$name]} \
     --run "$RUNS/$name" --out "$RUNS/$name/export" > "$RUNS/$name.log" 2>&1 &
