@@ -209,8 +209,9 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     fp16 = sum(p.numel() for p in shipped.state_dict().values()) * 4 > MAX_FP32_BYTES
     save_folder(shipped, cfg.out, "", fp16=fp16)
     shipped = load_model(cfg.out)  # the card states the accuracy of the files as shipped (fp16 included)
+    where = f"{device} ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
     summary = {"test": evaluate(shipped, x_test, y_test, "cpu"), "steps": step, "epochs": epoch,
-               "train_images": len(x_train), "wall_time_s": wall, "device": str(device), "fp16": fp16,
+               "train_images": len(x_train), "wall_time_s": wall, "device": where, "fp16": fp16,
                "config": asdict(cfg)}
     atomic_write_text(Path(cfg.out) / "README.md", render_card(shipped, summary))
     atomic_write_text(run / "summary.json", json.dumps(summary, indent=2))
@@ -240,6 +241,7 @@ def render_card(model: torch.nn.Module, summary: dict) -> str:
            f"centre 32x32, no test-time augmentation; averaging over a horizontal flip would give "
            f"{100 * test['accuracy_flip_tta']:.2f} %")
     fp16 = " (stored as fp16, loaded as fp32)" if summary.get("fp16") else ""
+    note = f" {summary['note']}" if summary.get("note") else ""  # e.g. how the run was made, added when shipping
     if OTHER in net.classes:
         classes = (f"the six animal classes of CIFAR-10 ({', '.join(ANIMALS)}) or `other`, a class learnt from "
                    f"{cfg['other_per_class']} training images of each of CIFAR-10's vehicles "
@@ -265,7 +267,7 @@ catgan uses it as a judge: an image "is a cat" when its top-1 class is `cat`.
 ## Training
 
 {summary["train_images"]} CIFAR-10 training images (cifar10.zip, JPEG re-encodings), {summary["epochs"]} epochs
-({summary["steps"]} steps), {summary["wall_time_s"]} s on {summary["device"]}. Reproduce:
+({summary["steps"]} steps), {summary["wall_time_s"]} s on {summary["device"]}.{note} Reproduce:
 
 ```bash
 python -m catgan.judge train {_flags(cfg)}
