@@ -28,12 +28,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--only", nargs="+", choices=[*JUDGES, "fid_inception"], default=None, metavar="NAME",
+                        help="measure only these (default: every judge and the FID Inception)")
     args = parser.parse_args()
+    wanted = set(args.only or [*JUDGES, "fid_inception"])
     if args.threads:
         torch.set_num_threads(args.threads)
     x = torch.rand(64, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1  # GAN-sized inputs
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, input 64x64 in [-1, 1]")
-    for name in JUDGES:
+    for name in [j for j in JUDGES if j in wanted]:
         try:
             judge = load_judge(name, fallback=False)
         except JudgeUnavailable as err:
@@ -41,6 +44,8 @@ def main() -> None:
             continue
         ips = throughput(lambda: judge.score(x, batch_size=64), 64, args.batches)
         print(f"{name:20s} {ips:8.1f} images/s (batch 64, incl. resize to {judge.preprocess.crop})")
+    if "fid_inception" not in wanted:
+        return
     model, _ = load_inception()
     ips = throughput(lambda: inception_features(model, x[:50], batch_size=50), 50, max(1, args.batches - 1))
     print(f"{'fid_inception':20s} {ips:8.1f} images/s (batch 50, resize to 299)")
