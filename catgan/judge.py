@@ -2,6 +2,7 @@
 
     python -m catgan.judge score cat.jpg --judge efficientnet_lite0
     python -m catgan.judge train --data ../shared/data/cifar10.zip --out weights/resnet-animals
+    python -m catgan.judge ship runs/resnet-animals --out weights/resnet-animals --note "..."
 """
 import argparse
 import json
@@ -21,7 +22,23 @@ def main(argv: list[str] | None = None) -> int:
     p_score.add_argument("--judge", default=DEFAULT_JUDGE, choices=list(JUDGES))
     p_train = sub.add_parser("train", help="train the resnet-animals judge on cifar10.zip")
     train_animals.add_arguments(p_train)
+    p_ship = sub.add_parser("ship", help="copy a finished resnet-animals run into weights/ and re-write its card",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p_ship.add_argument("run", help="the run's folder: summary.json and export/ (as `train --run` writes them)")
+    p_ship.add_argument("--out", default="weights/resnet-animals", help="the weights folder to write")
+    p_ship.add_argument("--data", default="../shared/data/cifar10.zip",
+                        help="cifar10.zip, to re-measure the test accuracy")
+    p_ship.add_argument("--note", default="", help="a sentence for the card on how the run was made")
     args = parser.parse_args(argv)
+
+    if args.command == "ship":
+        try:
+            summary = train_animals.ship(args.run, args.out, args.data, args.note)
+        except (FileNotFoundError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"wrote {args.out} (test accuracy {100 * summary['test']['accuracy']:.2f} %, as the run measured)")
+        return 0
 
     if args.command == "train":
         values = {k: v for k, v in vars(args).items() if k != "command"}

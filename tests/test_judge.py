@@ -235,6 +235,31 @@ def test_other_class_learns_from_vehicles_and_accuracy_counts_animals_only(tmp_p
     assert set(dict(judge.score([photos[1]])[0].top5)) <= {*ANIMALS, OTHER}
 
 
+def test_ship_copies_a_run_remeasures_it_and_rewrites_the_card(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    images = {f"{split}/{cls}/{i:04d}.png": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)),
+                                                       "PNG")
+              for split in ("train", "test") for cls in ANIMALS + NOT_ANIMALS for i in range(4)}
+    data = write_zip(tmp_path / "elsewhere.zip", images)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--out", str(run / "export"), "--run", str(run), "--depth", "8",
+                 "--width", "8", "--other-per-class", "2", "--max-steps", "2", "--batch-size", "8"]) == 0
+    same = write_zip(tmp_path / "cifar10.zip", images)  # the same images under the path a user has
+    out = tmp_path / "weights" / "resnet-animals"
+    assert main(["ship", str(run), "--out", str(out), "--data", str(same), "--note", "Trained on a lent GPU."]) == 0
+    assert load_file(out / "model.safetensors").keys() == load_file(run / "export" / "model.safetensors").keys()
+    card = (out / "README.md").read_text()
+    assert "Trained on a lent GPU." in card and f"--data {same}" in card and str(data) not in card
+    shipped = json.loads((run / "summary-shipped.json").read_text())
+    assert shipped["test"]["accuracy"] == json.loads((run / "summary.json").read_text())["test"]["accuracy"]
+
+    del images["test/cat/0003.png"]  # other test images: the run's figure can't be vouched for
+    other = write_zip(tmp_path / "other.zip", images)
+    assert main(["ship", str(run), "--out", str(tmp_path / "x"), "--data", str(other)]) == 1
+    assert "not the same weights or test images" in capsys.readouterr().err
+    assert main(["ship", str(tmp_path / "no-run"), "--out", str(tmp_path / "y")]) == 1
+
+
 def test_cutout_blanks_one_square_per_image_clipped_at_the_border():
     x = torch.randn(64, 3, 32, 32) + 5  # no pixel is 0 before cutout
     out = _cutout(x, torch.Generator().manual_seed(0), 8)

@@ -4,15 +4,18 @@
 
 SGD + Nesterov momentum, cosine or one-cycle learning rate, random crop (``--pad``, reflect) + flip,
 optional cutout (``--cutout``: a square of that side set to the data mean), an optional EMA of the
-weights, bf16 autocast and channels_last (on CPU too: about 2x faster with AVX512-BF16). A checkpoint is written to ``--run`` after every epoch; ``--resume`` continues from it
-exactly (same data order). The card states the accuracy of the saved files on the CIFAR-10 test
-split of those classes.
+weights, bf16 autocast and channels_last (on CPU too: about 2x faster with AVX512-BF16). A
+checkpoint is written to ``--run`` after every epoch; ``--resume`` continues from it exactly (same
+data order). The card states the accuracy of the saved files on the CIFAR-10 test split of those
+classes. ``ship`` copies a finished run (one trained elsewhere, say on a GPU machine) into
+weights/, re-measures it here and re-writes its card with this checkout's paths.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -215,6 +218,31 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
                "config": asdict(cfg)}
     atomic_write_text(Path(cfg.out) / "README.md", render_card(shipped, summary))
     atomic_write_text(run / "summary.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def ship(run: str | Path, out: str | Path, data: str | Path, note: str = "") -> dict:
+    """Copy ``run``/export (written by ``train``) into ``out``, measure its test accuracy on ``data``
+    (it must equal the run's own figure: same weights, same test images) and re-write the card with
+    ``data``, ``out`` and ``run`` as given here plus ``note`` (how the run was made)."""
+    run, out = Path(run), Path(out)
+    summary = json.loads((run / "summary.json").read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copyfile(run / "export" / name, out / name)
+    model = load_model(out)
+    x, y = load_cifar(data, "test", ANIMALS, summary["config"]["limit_per_class"],
+                      None if OTHER in model.config.classes else 0)
+    test = evaluate(model, x, y, "cpu")
+    was = summary["test"]
+    if (test["n"], test["n_other"]) != (was["n"], was["n_other"]) or abs(test["accuracy"] - was["accuracy"]) > 1e-6:
+        raise ValueError(f"{out} scores {100 * test['accuracy']:.2f} % on {test['n']} test images of {data}, but "
+                         f"the run measured {100 * was['accuracy']:.2f} % on {was['n']}: "
+                         "not the same weights or test images")
+    summary = {**summary, "test": test, "note": note,
+               "config": {**summary["config"], "data": str(data), "out": str(out), "run": str(run)}}
+    atomic_write_text(out / "README.md", render_card(model, summary))
+    atomic_write_text(run / "summary-shipped.json", json.dumps(summary, indent=2))
     return summary
 
 
