@@ -99,6 +99,16 @@ def load_folder(folder: str | os.PathLike, device="cpu") -> HubModel:
     return GENERATORS[config.arch].from_pretrained(str(folder)).to(device).eval()
 
 
+def is_generator_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a generator (its config.json is a catgan model config). weights/ also
+    holds other folders, such as the resnet-animals judge, whose config.json is not."""
+    try:
+        ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text()))
+    except (OSError, json.JSONDecodeError, TypeError, ValueError):
+        return False
+    return True
+
+
 def bundled_folder(name: str | None, weights_root: str | os.PathLike | None = None) -> Path | None:
     if not name:
         return None
@@ -171,7 +181,7 @@ def weight_sources(spec: str | None = None, *, weights_root: str | os.PathLike |
     ``spec`` (default: $CATGAN_WEIGHTS, read now) on top. ``spec`` is a comma-separated list of
     NAME=FOLDER or NAME=USER/REPO[@REVISION], e.g. "dcgan-64=user/catgan-dcgan-64,gan-32=weights/gan-32"."""
     root = Path(weights_root or BUNDLED)
-    out = {p.name: WeightSource(p.name, str(p)) for p in sorted(root.iterdir()) if (p / CONFIG_NAME).is_file()
+    out = {p.name: WeightSource(p.name, str(p)) for p in sorted(root.iterdir()) if is_generator_folder(p)
            } if root.is_dir() else {}
     spec = os.environ.get(ENV_WEIGHTS, "") if spec is None else spec
     for item in filter(None, (s.strip() for s in spec.split(","))):

@@ -135,6 +135,11 @@ def test_weight_sources_setting(tmp_path, monkeypatch):
     g = tiny()
     g.save_pretrained(tmp_path / "weights" / "dcgan-32", config=g.config)
     (tmp_path / "weights" / "notes").mkdir()
+    judge = tmp_path / "weights" / "resnet-animals"  # weights/ also holds the judge: not a generator
+    judge.mkdir()
+    (judge / "config.json").write_text(json.dumps({"depth": 20, "width": 64, "arch": "fast-resnet"}))
+    (tmp_path / "weights" / "broken").mkdir()
+    (tmp_path / "weights" / "broken" / "config.json").write_text("{not json")
     monkeypatch.delenv(hub.ENV_WEIGHTS, raising=False)
     assert hub.weight_sources(weights_root=tmp_path / "weights") == {
         "dcgan-32": hub.WeightSource("dcgan-32", str(tmp_path / "weights" / "dcgan-32"))}
@@ -146,6 +151,10 @@ def test_weight_sources_setting(tmp_path, monkeypatch):
     assert hub.weight_sources("", weights_root=tmp_path / "nowhere") == {}
     with pytest.raises(ValueError, match="CATGAN_WEIGHTS entry 'u/cats' should be NAME="):
         hub.weight_sources("u/cats")
+
+
+def test_the_shipped_weights_root_offers_the_four_generators_and_not_the_judge():
+    assert sorted(hub.weight_sources("")) == ["dcgan-32", "dcgan-64", "gan-32", "gan-64"]
 
 
 # ------------------------------------------------------------------ a local stand-in for the Hub
