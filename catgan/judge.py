@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ship":
         try:
             summary = train_animals.ship(args.run, args.out, args.data, args.note)
-        except (FileNotFoundError, ValueError) as err:
+        except (OSError, ValueError) as err:  # a missing run or zip, the run's own export as --out, a mismatch
             print(f"error: {err}", file=sys.stderr)
             return 1
         print(f"wrote {args.out} (test accuracy {100 * summary['test']['accuracy']:.2f} %, as the run measured)")
