@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from catgan.judges.animals import NOT_ANIMALS  # noqa: E402
+from catgan.judges.animals import NOT_ANIMALS, cifar_index  # noqa: E402
 
 
 def main() -> None:
@@ -24,14 +24,11 @@ def main() -> None:
     ap.add_argument("--other-per-class", type=int, default=1250)
     args = ap.parse_args()
     with zipfile.ZipFile(args.src) as src, zipfile.ZipFile(args.dst, "w") as dst:
-        by_folder: dict[str, list[zipfile.ZipInfo]] = {}
-        for info in sorted(src.infolist(), key=lambda i: i.filename):
-            if not info.is_dir():
-                by_folder.setdefault(info.filename.rsplit("/", 1)[0], []).append(info)
-        for folder, infos in by_folder.items():
+        for folder, names in cifar_index(src).items():
             if folder.startswith("train/") and folder.split("/")[1] in NOT_ANIMALS:
-                infos = infos[:args.other_per_class]
-            for info in infos:
+                names = names[:args.other_per_class]
+            for name in names:
+                info = src.getinfo(name)
                 dst.writestr(info, src.read(info), compress_type=info.compress_type)
 
 

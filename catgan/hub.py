@@ -87,15 +87,20 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
                    f"weights for it. Connect once (or run `hf download {src}`), or add weights/<arch>-<size>.")
 
 
-def load_folder(folder: str | os.PathLike, device="cpu") -> HubModel:
-    """Strictly load the generator in a weights folder; the class comes from its config.json."""
+def read_model_config(folder: str | os.PathLike) -> ModelConfig:
+    """The generator config in ``folder``'s config.json; FileNotFoundError or ValueError otherwise."""
     config_file = Path(folder) / CONFIG_NAME
     if not config_file.is_file():
         raise FileNotFoundError(f"no {CONFIG_NAME} in {folder}")
     try:
-        config = ModelConfig.from_dict(json.loads(config_file.read_text()))
+        return ModelConfig.from_dict(json.loads(config_file.read_text()))
     except (json.JSONDecodeError, TypeError) as e:
         raise ValueError(f"{config_file} is not a catgan config ({e})") from None
+
+
+def load_folder(folder: str | os.PathLike, device="cpu") -> HubModel:
+    """Strictly load the generator in a weights folder; the class comes from its config.json."""
+    config = read_model_config(folder)
     return GENERATORS[config.arch].from_pretrained(str(folder)).to(device).eval()
 
 
@@ -103,8 +108,8 @@ def is_generator_folder(folder: Path) -> bool:
     """Whether ``folder`` holds a generator (its config.json is a catgan model config). weights/ also
     holds other folders, such as the resnet-animals judge, whose config.json is not."""
     try:
-        ModelConfig.from_dict(json.loads((folder / CONFIG_NAME).read_text()))
-    except (OSError, json.JSONDecodeError, TypeError, ValueError):
+        read_model_config(folder)
+    except (OSError, ValueError):
         return False
     return True
 
@@ -113,7 +118,7 @@ def bundled_folder(name: str | None, weights_root: str | os.PathLike | None = No
     if not name:
         return None
     folder = Path(weights_root or BUNDLED) / name
-    return folder if (folder / CONFIG_NAME).is_file() else None
+    return folder if is_generator_folder(folder) else None
 
 
 class _FetchError(Exception):

@@ -12,6 +12,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CATGAN_SHARED", ROOT.parent / "shared"))
 CAT_FACES = SHARED / "data" / "cat-faces-64.zip"
+CIFAR = SHARED / "data" / "cifar10.zip"
 
 
 def synthetic_faces(n: int, size: int = 64, seed: int = 0) -> list[Image.Image]:
@@ -52,6 +53,16 @@ def real_cats() -> Path | None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI=true but the real data is missing: {CAT_FACES}")
     return None
+
+
+@pytest.fixture(scope="session")
+def real_cifar() -> Path:
+    """Path of the real cifar10.zip: a skip on a fresh clone without it, a failure under CI=true."""
+    if CIFAR.is_file():
+        return CIFAR
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the real data is missing: {CIFAR}")
+    pytest.skip("needs ../shared/data/cifar10.zip")
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,9 @@ from catgan.judge import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_ju
 from catgan.judges.animals import (ANIMALS, NOT_ANIMALS, OTHER, AnimalNetConfig, CifarResNet, FastResNet, load_cifar,
                                    resnet_animals, save_folder)
 from catgan.judges.train_animals import _cutout
-from conftest import SHARED, jpeg_bytes, write_zip
+from conftest import CIFAR, jpeg_bytes, write_zip
 
 skimage_data = pytest.importorskip("skimage.data")
-CIFAR = SHARED / "data" / "cifar10.zip"
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,8 @@ import torch
 
 from catgan import metrics
 from catgan.inception import FIDInception, inception_features, inception_weights_path, load_inception
-from conftest import SHARED
+from conftest import CIFAR
 
-CIFAR = SHARED / "data" / "cifar10.zip"
 N_PER_SET = 100  # small-n FID is biased upward; only the ordering is tested
 
 

@@ -1,7 +1,6 @@
 """The weights that ship in weights/: they load offline from the repo, fit their size budgets, and
 each card carries the figures that results/table1.json (the last catgan.evaluate run) measured."""
 import json
-import os
 import re
 from pathlib import Path
 
@@ -13,11 +12,9 @@ from catgan.card import find_result, read_card_data
 from catgan.judges import load_judge
 from catgan.judges.animals import ANIMALS, OTHER, load_cifar, load_model
 from catgan.judges.train_animals import evaluate
-from conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATORS = ("dcgan-64", "dcgan-32", "gan-64", "gan-32")
-CIFAR = SHARED / "data" / "cifar10.zip"
 
 
 def folder_bytes(folder: Path) -> int:
@@ -57,15 +54,11 @@ def test_shipped_resnet_animals_fits_and_states_its_accuracy():
     assert "4000 vehicle test images" in card
 
 
-def test_shipped_resnet_animals_accuracy_on_a_test_sample_agrees_with_its_card():
+def test_shipped_resnet_animals_accuracy_on_a_test_sample_agrees_with_its_card(real_cifar):
     """150 test images per animal class, scored the way the card's figure was measured: the sample's
     accuracy must lie within 4 points of the stated one (its standard error is about 1 point)."""
-    if not CIFAR.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the real data is missing: {CIFAR}")
-        pytest.skip("needs ../shared/data/cifar10.zip")
     folder = ROOT / "weights" / "resnet-animals"
     stated = float(re.search(r"\*\*([\d.]+) %\*\* on the", (folder / "README.md").read_text()).group(1))
-    x, y = load_cifar(CIFAR, "test", ANIMALS, limit_per_class=150, other_per_class=0)
+    x, y = load_cifar(real_cifar, "test", ANIMALS, limit_per_class=150, other_per_class=0)
     measured = 100 * evaluate(load_model(folder), x, y, "cpu")["accuracy"]
     assert abs(measured - stated) < 4, (measured, stated)

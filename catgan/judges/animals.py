@@ -201,6 +201,16 @@ def _describe(folder: Path, config: AnimalNetConfig) -> str:
     return f"{where} ({arch} w{config.width}{', mirror-averaged' if config.flip_tta else ''})"
 
 
+def cifar_index(z: zipfile.ZipFile) -> dict[str, list[str]]:
+    """The image members of a cifar10.zip-layout archive by folder ("train/cat"), in name order: the
+    order in which ``load_cifar`` takes the first N of a folder."""
+    by_folder: dict[str, list[str]] = {}
+    for name in sorted(z.namelist()):
+        if name.lower().endswith((".jpg", ".png")):
+            by_folder.setdefault(name.rsplit("/", 1)[0], []).append(name)
+    return by_folder
+
+
 def load_cifar(zip_path: str | os.PathLike, split: str, classes=ANIMALS, limit_per_class: int | None = None,
                other_per_class: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``split/<class>/*.jpg`` members of cifar10.zip -> (uint8 (N, 3, 32, 32), int64 labels 0..len(classes)-1).
@@ -209,15 +219,12 @@ def load_cifar(zip_path: str | os.PathLike, split: str, classes=ANIMALS, limit_p
     from ..data import decode_rgb
 
     with zipfile.ZipFile(zip_path) as z:
-        by_folder: dict[str, list[str]] = {}
-        for name in sorted(z.namelist()):
-            if name.startswith(f"{split}/") and name.lower().endswith((".jpg", ".png")):
-                by_folder.setdefault(name.split("/")[1], []).append(name)
+        by_folder = cifar_index(z)
 
         def members(cls: str, limit: int | None) -> list[str]:
-            if not by_folder.get(cls):
+            if not by_folder.get(f"{split}/{cls}"):
                 raise FileNotFoundError(f"no {split}/{cls}/ images in {zip_path}")
-            return by_folder[cls][:limit]
+            return by_folder[f"{split}/{cls}"][:limit]
 
         groups = [(label, members(cls, limit_per_class)) for label, cls in enumerate(classes)]
         if other_per_class is None or other_per_class > 0:
