@@ -1,0 +1,34 @@
+"""The shipped generators' outputs, pinned: a few pixels of three seeded samples each.
+
+Any change to a generator's layers, its forward pass, its weights or the latent sampler shows up
+here, even when the weights still load strictly. The values were recorded from the shipped weights."""
+import pytest
+import torch
+
+from catgan import load_generator
+from catgan.latent import latents
+
+SEED = 1234
+GOLDEN = {  # name: (9 pixel values (sample, channel, y, x) at the picks below, mean of all 3 samples)
+    "dcgan-64": ([0.0834, -0.0315, -0.315, -0.4725, -0.5474, 0.4914, -0.086, -0.2251, -0.3766], -0.12099),
+    "dcgan-32": ([-0.7321, -0.4277, -0.3059, 0.5913, 0.4469, -0.0325, -0.2678, -0.0398, 0.8598], -0.07977),
+    "gan-64": ([-0.697, -0.6441, -0.4393, 0.5149, 0.0335, 0.1241, -0.5579, -0.4405, -0.3074], -0.30699),
+    "gan-32": ([-0.2113, -0.8868, -0.023, -0.1519, 0.0762, 0.179, 0.3123, -0.4209, 0.33], -0.12439),
+}
+
+
+def picks(size: int) -> list[tuple[int, int, int, int]]:
+    s = size
+    return [(i, c, y, x) for i in range(3) for (c, y, x) in ((0, s // 2, s // 2), (1, s // 4, 3 * s // 4),
+                                                               (2, 3 * s // 4, s // 4))]
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_shipped_generator_outputs_are_pinned(name):
+    generator = load_generator(f"weights/{name}")
+    with torch.no_grad():
+        x = generator(latents(generator.config.z_dim, 3, seed=SEED))
+    values, mean = GOLDEN[name]
+    got = [float(x[p]) for p in picks(x.shape[-1])]
+    assert got == pytest.approx(values, abs=1e-3)
+    assert float(x.mean()) == pytest.approx(mean, abs=1e-4)
