@@ -1,11 +1,18 @@
-"""Conversions at the edges: float (N, 3, H, W) in [-1, 1] <-> uint8 / PIL, grids and GIFs."""
-import math
-import os
+"""Conversions at the edges: float (N, 3, H, W) in [-1, 1] <-> uint8 / PIL, grids and GIFs.
+
+Inside catgan images are float in [-1, 1]; every conversion to or from another form is here, once.
+"""
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.utils import make_grid as _tv_make_grid
+
+from .fileio import atomic_write
+
+ALPHA_MODES = ("P", "PA", "RGBA", "LA", "La", "RGBa")
+WIDE_GREY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -14,8 +21,34 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 
 
 def from_uint8(x: torch.Tensor) -> torch.Tensor:
-    """uint8 -> [-1, 1] float32, same shape and device."""
-    return x.float().div_(127.5).sub_(1.0)
+    """uint8 -> [-1, 1] float32, same shape and device (a new tensor)."""
+    return x.float().div(127.5).sub_(1.0)
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> [-1, 1] float32; float images are taken to be in [-1, 1] already."""
+    return from_uint8(x) if x.dtype == torch.uint8 else x.float()
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> RGB: transparency composited onto white (not black), 16-bit greyscale keeps
+    its top 8 bits (``convert("L")`` would clip), float greyscale is stretched to 0..255."""
+    if img.mode in WIDE_GREY_MODES:
+        img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        a = np.asarray(img, dtype=np.float64)
+        a = np.nan_to_num(a - np.nanmin(a)) / max(float(np.nanmax(a) - np.nanmin(a)), 1e-12) * 255
+        img = Image.fromarray(a.astype(np.uint8), "L")
+    if img.mode in ALPHA_MODES:
+        rgba = img.convert("RGBA")
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return img.convert("RGB")
+
+
+def pil_to_float(img: Image.Image) -> torch.Tensor:
+    """One PIL image (any mode) -> float (3, H, W) in [-1, 1]."""
+    arr = np.asarray(to_rgb(img), dtype=np.uint8)
+    return from_uint8(torch.from_numpy(arr.copy()).permute(2, 0, 1))
 
 
 def to_pil(x: torch.Tensor) -> list[Image.Image]:
@@ -25,31 +58,22 @@ def to_pil(x: torch.Tensor) -> list[Image.Image]:
 
 
 def make_grid(x: torch.Tensor, nrow: int | None = None, pad: int = 2) -> Image.Image:
-    """Tile (N, 3, H, W) in [-1, 1] into one PIL image with ``pad`` px white gutters."""
+    """Tile (N, 3, H, W) in [-1, 1] into one PIL image, ``nrow`` per row (default: square), with
+    ``pad`` px white gutters (torchvision's make_grid on the uint8 images)."""
     imgs = to_uint8(x)
-    n, _, h, w = imgs.shape
-    nrow = nrow or math.ceil(math.sqrt(n))
-    ncol = math.ceil(n / nrow)
-    canvas = np.full((ncol * (h + pad) + pad, nrow * (w + pad) + pad, 3), 255, np.uint8)
-    for i, img in enumerate(imgs.permute(0, 2, 3, 1).numpy()):
-        r, c = divmod(i, nrow)
-        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
-    return Image.fromarray(canvas, "RGB")
+    nrow = nrow or int(np.ceil(np.sqrt(imgs.shape[0])))
+    grid = _tv_make_grid(imgs, nrow=nrow, padding=pad, pad_value=255)
+    return Image.fromarray(grid.permute(1, 2, 0).numpy(), "RGB")
+
+
+def save_png(img: Image.Image, path: str | Path) -> None:
+    """PNG, written atomically (the temp name never matches a glob on the final names)."""
+    atomic_write(path, lambda f: img.save(f, format="PNG"))
 
 
 def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 200, loop: int = 0) -> None:
     """Animated GIF, written atomically."""
     if not frames:
         raise ValueError("no frames to write")
-    path = Path(path)
-    tmp = path.with_suffix(".tmp.gif")
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=duration_ms, loop=loop, optimize=False)
-    os.replace(tmp, path)
-
-
-def save_png(img: Image.Image, path: str | Path) -> None:
-    """PNG written atomically (temp file + os.replace)."""
-    path = Path(path)
-    tmp = path.with_suffix(".tmp.png")
-    img.save(tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
+                                                duration=duration_ms, loop=loop, optimize=False))

@@ -1,6 +1,5 @@
 """The training loop: (1) update D, (2) update G, (3) EMA of G; AMP, logging, checkpoints."""
 import contextlib
-import copy
 import json
 import math
 import time
@@ -18,6 +17,7 @@ from .checkpoint import (CHECKPOINT_NAME, drop_log_rows_after, load_checkpoint, 
 from .config import TrainConfig, run_config_json
 from .diffaug import diff_augment
 from .distributed import DistInfo, gather_across_ranks, mean_across_ranks, params_checksum
+from .ema import EMA
 from .images import make_grid, save_gif, save_png
 from .models import ModelConfig, build_discriminator, build_generator
 
@@ -39,22 +39,6 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda asked for, but no CUDA GPU is visible")
     return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
-
-
-class EMA:
-    """Exponential moving average of G's weights; buffers (BatchNorm stats) are copied."""
-
-    def __init__(self, model: torch.nn.Module, decay: float):
-        self.model = copy.deepcopy(model).eval().requires_grad_(False)
-        self.decay = decay
-
-    @torch.no_grad()
-    def update(self, model: torch.nn.Module, step: int) -> None:
-        decay = min(self.decay, (1 + step) / (10 + step))  # warm-up: early steps track G closely
-        for e, p in zip(self.model.parameters(), model.parameters()):
-            e.lerp_(p.detach(), 1.0 - decay)
-        for e, b in zip(self.model.buffers(), model.buffers()):
-            e.copy_(b)
 
 
 class Trainer:
