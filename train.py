@@ -5,19 +5,20 @@
     python train.py export runs/dcgan-64 weights/dcgan-64 [--fp16]
     python train.py --data cats.zip --out runs/dcgan-64 --push-to-hub USER/REPO [--private]
 
-Flags map one-to-one onto catgan.models.ModelConfig and catgan.config.TrainConfig.
+Flags map one-to-one onto catgan.models.ModelConfig and catgan.config.TrainConfig. A mistake ends
+as one `error: ...` line (CATGAN_DEBUG=1 shows the traceback).
 """
 import argparse
 import sys
 
 
 def train_main(argv: list[str]) -> int:
-    from catgan.config import TrainConfig, add_dataclass_args, from_args, run_config_json
+    from catgan.cli import from_args
+    from catgan.config import TrainConfig, add_train_args, run_config_json
     from catgan.models import ModelConfig
 
     parser = argparse.ArgumentParser(description="Train a GAN or DCGAN on cat photos.")
-    add_dataclass_args(parser, ModelConfig)
-    add_dataclass_args(parser, TrainConfig)
+    add_train_args(parser)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still go to metrics.jsonl)")
@@ -34,7 +35,8 @@ def train_main(argv: list[str]) -> int:
     if not train_cfg.data:
         parser.error("--data is required: a folder or .zip of cat photos")
     if args.push_to_hub:  # fail now, not after hours of training
-        from catgan.hub import HubError, require_token
+        from catgan.hub import HubError
+        from catgan.publish import require_token
 
         try:
             require_token()
@@ -42,9 +44,9 @@ def train_main(argv: list[str]) -> int:
             parser.error(str(e))
 
     from catgan import distributed
-    from catgan.data import DataError, load_images
+    from catgan.data import load_images
     from catgan.export import export_run
-    from catgan.trainer import NonFiniteLossError, Trainer
+    from catgan.trainer import Trainer
 
     dist = distributed.init_from_env(train_cfg.device)  # torchrun sets the env; else single-process
     say = (lambda msg: print(msg, file=sys.stderr)) if dist.is_main else (lambda msg: None)
@@ -62,19 +64,16 @@ def train_main(argv: list[str]) -> int:
             out = export_run(train_cfg.out, f"{train_cfg.out}/generator")
             say(f"done: {summary['steps']} steps, {summary['mean_images_per_s']} img/s; generator in {out}")
         distributed.wait_for_all()
-    except (DataError, NonFiniteLossError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
     finally:
         distributed.shutdown()
     if args.push_to_hub and dist.is_main:
-        from catgan.hub import HubError, publish
+        from catgan.hub import HubError
+        from catgan.publish import publish
 
         try:
             print(f"pushed to {publish(out, args.push_to_hub, private=args.private, run_dir=train_cfg.out).commit_url}")
         except HubError as e:
-            print(f"error: {e} (retry: python -m catgan.publish {out} {args.push_to_hub})", file=sys.stderr)
-            return 1
+            raise HubError(f"{e} (retry: python -m catgan.publish {out} {args.push_to_hub})") from None
     return 0
 
 
@@ -87,14 +86,15 @@ def export_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from catgan.export import export_run
 
-    try:
-        print(export_run(args.run, args.out, fp16=args.fp16, results=args.results))
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    print(export_run(args.run, args.out, fp16=args.fp16, results=args.results))
     return 0
 
 
+def main(argv: list[str]) -> int:
+    return export_main(argv[1:]) if argv[:1] == ["export"] else train_main(argv)
+
+
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    sys.exit(export_main(argv[1:]) if argv[:1] == ["export"] else train_main(argv))
+    from catgan.cli import run
+
+    sys.exit(run(main))

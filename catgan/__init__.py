@@ -28,10 +28,11 @@ def load_generator(path_or_repo: str | os.PathLike, *, revision: str | None = No
 def sample(generator: HubModel, n: int = 16, *, seed: int = 0, z: torch.Tensor | None = None):
     """``n`` PIL images from ``generator`` (or from explicit latents ``z``), seeded."""
     from .images import to_pil
+    from .latent import latents
 
     device = next(generator.parameters()).device
     if z is None:
-        z = torch.randn(n, generator.config.z_dim, generator=torch.Generator().manual_seed(seed))
+        z = latents(generator.config.z_dim, n, seed)
     return to_pil(generator.eval()(z.to(device)))
 
 

@@ -8,12 +8,11 @@ from dataclasses import asdict, dataclass
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .models import ModelConfig
+from .models import ModelConfig, architecture
 
 TASK = "unconditional-image-generation"
 METRICS = (("fid", "FID", "{:.2f}", "lower is better"), ("kid", "KID", "{:.4f}", "lower is better"),
            ("cat_rate", "cat-rate", "{:.3f}", "share of samples a pretrained classifier calls a cat; higher is better"))
-NAME_KEYS = ("source", "model", "path", "weights", "model_path", "repo_id", "repo", "name")
 
 
 @dataclass(frozen=True)
@@ -55,10 +54,9 @@ def dataset_for(train_config: dict | None) -> Dataset:
 
 def render_card(config: ModelConfig, *, train_config: dict | None = None, summary: dict | None = None,
                 metrics: dict | None = None, repo_id: str | None = None, gif: bool = False) -> str:
-    """README.md for a weights folder. ``metrics`` is a results row from catgan.evaluate (see find_result)."""
+    """README.md for a weights folder. ``metrics`` is a results row (catgan.results.find_row)."""
     name = f"{config.arch}-{config.img_size}"
-    family = ("fully connected GAN (Goodfellow et al. 2014)" if config.arch == "gan"
-              else "DCGAN (Radford et al. 2015)")
+    family = architecture(config.arch).title
     data = dataset_for(train_config)
     values = metric_values(metrics) if metrics else []
     card_data = ModelCardData(
@@ -137,54 +135,13 @@ class Metric:
 
 
 def metric_values(row: dict) -> list[Metric]:
-    """FID, KID and cat-rate(s) of a results row, whatever shape each entry has. catgan.evaluate's rows
-    hold ``fid``, ``kid`` + ``kid_std`` and ``judges: {name: {cat_rate, ci95}}`` (one cat-rate per judge)."""
-    flat = {k.replace("-", "_").lower(): v for k, v in {**row, **(row.get("metrics") or {})}.items()}
-    entries = [(key, label, fmt, note, flat.get(key), flat) for key, label, fmt, note in METRICS]
-    judges = flat.get("judges") if isinstance(flat.get("judges"), dict) else {}
-    entries += [("cat_rate", f"cat-rate ({name})", METRICS[2][2], METRICS[2][3], j.get("cat_rate"),
-                 {f"cat_rate_{k}": v for k, v in j.items()}) for name, j in judges.items() if isinstance(j, dict)]
-    out = []
-    for key, label, fmt, note, entry, extra in entries:
-        ci = std = None
-        if isinstance(entry, dict):
-            ci = entry.get("ci") or entry.get("ci95") or _pair(entry, "lo", "hi") or _pair(entry, "low", "high")
-            std = entry.get("std")
-            entry = next((entry[k] for k in ("value", "mean", "estimate") if k in entry), None)
-        elif isinstance(entry, (list, tuple)) and len(entry) == 3:
-            entry, ci = entry[0], entry[1:]
-        ci = ci or extra.get(f"{key}_ci") or extra.get(f"{key}_ci95") or _pair(extra, f"{key}_lo", f"{key}_hi")
-        std = std if std is not None else extra.get(f"{key}_std")
-        if isinstance(entry, (int, float)) and not isinstance(entry, bool):
-            out.append(Metric(key.replace("_", "-"), label, float(entry), (float(ci[0]), float(ci[1])) if ci else None,
-                              None if std is None else float(std), fmt, note))
+    """FID, KID (± std) and one cat-rate per judge (with its 95 % CI) of a results row (catgan.results)."""
+    out = [Metric("fid", "FID", float(row["fid"]), None, None, *METRICS[0][2:]),
+           Metric("kid", "KID", float(row["kid"]), None, float(row["kid_std"]), *METRICS[1][2:])]
+    for name, judge in row["judges"].items():
+        out.append(Metric("cat-rate", f"cat-rate ({name})", float(judge["cat_rate"]), tuple(map(float, judge["ci95"])),
+                          None, *METRICS[2][2:]))
     return out
-
-
-def _pair(d: dict, lo: str, hi: str):
-    return (d[lo], d[hi]) if lo in d and hi in d else None
-
-
-def find_result(table: dict | list, names: list[str]) -> dict | None:
-    """The row of an evaluate results JSON (catgan.evaluate's {"protocol", "rows"}, a list of rows, or
-    {name: row}) whose source path or name matches ``names`` (tried in order); the table's
-    ``protocol`` is folded into the row."""
-    protocol = table.get("protocol") if isinstance(table, dict) else None
-    if isinstance(table, dict):
-        rows = next((table[k] for k in ("rows", "models", "results") if isinstance(table.get(k), list)), None)
-        if rows is None:
-            rows = [{"name": k, **v} for k, v in table.items() if isinstance(v, dict) and k != "protocol"]
-    else:
-        rows = table
-    for wanted in (_norm(n) for n in names if n):  # in order: paths before bare folder names
-        for row in rows:
-            if isinstance(row, dict) and any(_norm(row[k]) == wanted for k in NAME_KEYS if isinstance(row.get(k), str)):
-                return {"protocol": protocol, **row} if protocol and "protocol" not in row else dict(row)
-    return None
-
-
-def _norm(name: str) -> str:
-    return str(name).strip().rstrip("/").removeprefix("./")
 
 
 def read_card_data(text: str) -> dict:

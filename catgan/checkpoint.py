@@ -5,19 +5,18 @@ both grad scalers, the step, every RNG state and the config. Written atomically;
 read back with ``weights_only=True`` so a checkpoint can never run code.
 """
 import json
-import os
 from pathlib import Path
 
 import torch
+
+from .fileio import atomic_path
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # a crash mid-write leaves the previous checkpoint intact
+    with atomic_path(path) as tmp:  # a crash mid-write leaves the previous checkpoint intact
+        torch.save(state, tmp)
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:

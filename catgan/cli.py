@@ -52,7 +52,7 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls, *, aliases: dict | 
         if kind is bool:
             group.add_argument(*names, action=argparse.BooleanOptionalAction, **kw)
         elif typing.get_origin(kind) is tuple:
-            group.add_argument(*names, nargs="+", type=typing.get_args(kind)[0], metavar="X", **kw)
+            group.add_argument(*names, nargs="+", type=typing.get_args(kind)[0], metavar=f.name.upper(), **kw)
         else:
             options = (choices or {}).get(f.name)
             metavar = None if options else ("N" if kind in (int, float) else f.name.upper())

@@ -1,13 +1,14 @@
-"""Training configuration: one frozen dataclass, and CLI flags generated from its fields
-(and from ``ModelConfig``'s), so there is exactly one place where options are defined."""
+"""Training configuration: one frozen dataclass. train.py's flags are generated from its fields
+and ``ModelConfig``'s by catgan.cli, help text included, so each option is defined once, here."""
 import argparse
 import dataclasses
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from . import cli
 from .diffaug import validate_policy
 from .losses import LOSSES
-from .models import ARCHS, SIZES, ModelConfig
+from .models import ARCHITECTURES, SIZES, ModelConfig
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
@@ -17,13 +18,13 @@ DEVICES = ("auto", "cpu", "cuda")
 class TrainConfig:
     data: str = ""  # folder or .zip of cat photos
     out: str = "runs/catgan"  # run folder: checkpoint, samples, metrics
-    epochs: int = 25
+    epochs: int = 25  # passes over the data (ignored when --steps is set)
     steps: int = 0  # >0 overrides --epochs; one step = d_steps D updates + g_steps G updates
-    batch_size: int = 64
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    batch_size: int = 64  # images per batch, per process
+    lr_g: float = 2e-4  # G's Adam learning rate
+    lr_d: float = 2e-4  # D's Adam learning rate
+    beta1: float = 0.5  # Adam beta1 (0.5, as in DCGAN)
+    beta2: float = 0.999  # Adam beta2
     loss: str = "bce"  # bce | hinge | rals (rals diverged with a BatchNorm D in our probe; see README)
     real_label: float = 1.0  # <1: one-sided soft labels (the study used 0.9), bce only
     label_noise: float = 0.0  # fraction of D targets flipped, bce only
@@ -33,14 +34,14 @@ class TrainConfig:
     diffaug: str = ""  # DiffAugment policy, e.g. "color,translation"
     flip: bool = True  # random horizontal flips of real images
     limit: int = 0  # use only the first N images (0 = all)
-    seed: int = 0
-    device: str = "auto"
+    seed: int = 0  # seeds weights, data order and the fixed sample latents
+    device: str = "auto"  # auto | cpu | cuda (auto: cuda when visible)
     precision: str = "bf16"  # bf16 autocast on CPU/CUDA; fp16 (+GradScaler) on CUDA only
-    channels_last: bool = True
+    channels_last: bool = True  # channels_last memory format for conv nets (faster on CPU and GPU)
     sync_bn: bool = False  # multi-GPU: BatchNorm statistics over the global batch (CUDA only)
-    log_every: int = 10
-    sample_every: int = 500
-    ckpt_every: int = 1000
+    log_every: int = 10  # steps between metrics.jsonl rows
+    sample_every: int = 500  # steps between sample grids (samples/step_N.png, frames of evolution.gif)
+    ckpt_every: int = 1000  # steps between checkpoints (checkpoint.pt, to --resume)
     grid_size: int = 64  # images in the fixed-noise sample grid
     cache_dir: str = ""  # decoded-dataset cache (default ~/.cache/catgan)
 
@@ -63,26 +64,15 @@ class TrainConfig:
             raise ValueError("--ema-decay must be in [0, 1)")
 
 
-ALIASES = {"img_size": ["--size"]}  # the brief's `--size {32,64}`
-CHOICES = {"arch": ARCHS, "img_size": SIZES, "loss": LOSSES,
-           "precision": PRECISIONS, "device": DEVICES}
+ALIASES = {"img_size": ["--size"]}  # `--size {32,64}`, as the README writes it
+CHOICES = {"arch": tuple(ARCHITECTURES), "img_size": SIZES, "loss": LOSSES, "precision": PRECISIONS,
+           "device": DEVICES}
 
 
-def add_dataclass_args(parser: argparse.ArgumentParser, cls) -> None:
-    """One ``--flag`` per dataclass field, typed and defaulted from the field."""
-    group = parser.add_argument_group(cls.__name__)
-    for f in fields(cls):
-        flags = [f"--{f.name.replace('_', '-')}", *ALIASES.get(f.name, [])]
-        if f.type in (bool, "bool"):
-            group.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default)
-        else:
-            typ = {"int": int, "float": float, "str": str}.get(f.type, f.type)
-            group.add_argument(*flags, dest=f.name, type=typ, default=f.default, choices=CHOICES.get(f.name),
-                               metavar=None if f.name in CHOICES else f.name.upper())
-
-
-def from_args(cls, args: argparse.Namespace):
-    return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    """train.py's flags: one per ModelConfig and TrainConfig field."""
+    cli.add_dataclass_args(parser, ModelConfig, aliases=ALIASES, choices=CHOICES, title="model")
+    cli.add_dataclass_args(parser, TrainConfig, aliases=ALIASES, choices=CHOICES, title="training")
 
 
 def run_config_json(model: ModelConfig, train: TrainConfig) -> str:

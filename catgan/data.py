@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .crawford import crop_face, parse_landmarks
 from .fileio import atomic_write
+from .images import to_rgb
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
 CACHE_VERSION = 1  # bump when decoding/cropping changes
@@ -114,16 +115,7 @@ def decode_rgb(data: bytes) -> Image.Image:
             raise ValueError(f"image too large ({img.width}x{img.height})")
         img.seek(0)  # first frame of a GIF / animated WebP
         img.load()
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
-        # 16-bit greyscale: keep the top 8 bits (convert("L") would clip everything above 255)
-        img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L")
-    if img.mode == "P":
-        img = img.convert("RGBA")  # keeps palette transparency
-    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        rgba = img.convert("RGBA")  # composite onto white, so transparent pixels don't turn black
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return img.convert("RGB")
+    return to_rgb(ImageOps.exif_transpose(img))
 
 
 def square_resize(img: Image.Image, size: int) -> Image.Image:

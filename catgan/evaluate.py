@@ -16,33 +16,35 @@ import datetime
 import json
 import sys
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from . import metrics
+from . import cli, metrics
+from .results import render_markdown
 from .fileio import atomic_write_text
-from .images import to_uint8
+from .images import from_uint8, to_uint8
+from .latent import latents
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    real: str = "../shared/data/cat-faces-64.zip"
-    models: tuple[str, ...] = ()
-    judges: tuple[str, ...] = ("resnet50", "efficientnet_lite0")
-    n: int = 10000  # images per generator (the real row judges every real image)
-    real_limit: int | None = None  # use only the first real images (quick runs, tests)
+    real: str = "../shared/data/cat-faces-64.zip"  # the real images: a zip or folder of cat faces
+    models: tuple[str, ...] = ()  # weights folders (config.json + model.safetensors), one table row each
+    judges: tuple[str, ...] = ("resnet50", "efficientnet_lite0")  # classifiers that say "cat" (catgan.judges)
+    n: int = 10000  # samples per generator (the real row judges every real image)
+    real_limit: int | None = None  # use only the first N real images (quick runs, tests)
     img_size: int = 64  # resolution of the real row
-    seed: int = 0
-    batch_size: int = 64
-    inception: str | None = None  # FID Inception weights file; default: $CATGAN_FID_INCEPTION / shared / download
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    out: str = "results"
-    device: str = "cpu"
-    progress: bool = True
+    seed: int = 0  # latent seed for the generators' samples
+    batch_size: int = 64  # generator and judge batch size
+    inception: str | None = None  # FID Inception weights; unset: $CATGAN_FID_INCEPTION, ../shared/weights, download
+    kid_subsets: int = 100  # KID: number of random subsets
+    kid_subset_size: int = 1000  # KID: images per subset
+    out: str = "results"  # folder for table1.md and table1.json
+    device: str = "cpu"  # cpu, cuda, cuda:1, ...
+    progress: bool = True  # progress bars
 
 
 class Evaluator:
@@ -95,7 +97,7 @@ class Evaluator:
             bs = self.cfg.batch_size
 
             def compute(todo: torch.Tensor) -> torch.Tensor:
-                return torch.cat([judge.probs(todo[i:i + bs].float().div(127.5).sub(1.0), bs)
+                return torch.cat([judge.probs(from_uint8(todo[i:i + bs]), bs)
                                   for i in range(0, len(todo), bs)])
 
             probs = metrics.cached_rows(images, compute, metrics.default_cache_dir("judges"),
@@ -123,7 +125,7 @@ class Evaluator:
 
         generator = load_generator(path, device=self.cfg.device)
         size, n, bs = generator.config.img_size, self.cfg.n, self.cfg.batch_size
-        z = torch.randn(n, generator.config.z_dim, generator=torch.Generator().manual_seed(self.cfg.seed))
+        z = latents(generator.config.z_dim, n, self.cfg.seed)
         with torch.inference_mode():
             fake = torch.cat([to_uint8(generator(z[i:i + bs].to(self.cfg.device))) for i in
                               tqdm(range(0, n, bs), desc=f"sample {Path(path).name}", unit="batch",
@@ -162,24 +164,6 @@ class Evaluator:
         }
 
 
-def render_markdown(rows: list[dict], protocol: dict) -> str:
-    names = [j["name"] for j in protocol["judges"]]
-    head = ["set", "n"] + [f"cat-rate {n} [95% CI]" for n in names] + [f"mean P(cat) {n}" for n in names]
-    head += ["FID", "KID x10^3", "near-copies"]
-    lines = ["# Table 1", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [r["name"], str(r["n"])]
-        cells += [f"{100 * r['judges'][n]['cat_rate']:.1f}% [{100 * r['judges'][n]['ci95'][0]:.1f}, "
-                  f"{100 * r['judges'][n]['ci95'][1]:.1f}]" for n in names]
-        cells += [f"{r['judges'][n]['mean_p_cat']:.3f}" for n in names]
-        fid = f"{r['fid']:.2f}" + (" (split-half)" if r.get("fid_note") else "")
-        copies = "—" if r["near_copy_fraction"] is None else f"{100 * r['near_copy_fraction']:.2f}%"
-        cells += [fid, f"{1000 * r['kid']:.2f} ± {1000 * r['kid_std']:.2f}", copies]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Protocol", "", "```json", json.dumps(protocol, indent=2), "```", ""]
-    return "\n".join(lines)
-
-
 def evaluate(cfg: EvalConfig) -> dict:
     ev = Evaluator(cfg)
     rows = [ev.real_row()] + [ev.generator_row(m) for m in cfg.models]
@@ -187,44 +171,17 @@ def evaluate(cfg: EvalConfig) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "table1.json", json.dumps(result, indent=2))
-    atomic_write_text(out / "table1.md", render_markdown(rows, result["protocol"]))
+    atomic_write_text(out / "table1.md", render_markdown(result))
     return result
-
-
-HELP = {
-    "real": "the real images: a zip or folder of cat faces",
-    "models": "weights folders (config.json + model.safetensors), one table row each",
-    "judges": "classifiers that say 'cat': resnet50, efficientnet_lite0, mobilenet_v2, resnet-animals",
-    "n": "samples per generator (the real row judges every real image)",
-    "real_limit": "use only the first N real images (quick runs)",
-    "img_size": "resolution of the real row",
-    "seed": "latent seed for the generators' samples",
-    "batch_size": "generator and judge batch size",
-    "inception": "FID Inception weights file; unset: $CATGAN_FID_INCEPTION, else ../shared/weights, else download",
-    "kid_subsets": "KID: number of random subsets",
-    "kid_subset_size": "KID: images per subset",
-    "out": "folder for table1.md and table1.json",
-    "device": "cpu, cuda, cuda:1, ...",
-    "progress": "progress bars",
-}
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[EvalConfig, bool]:
     """CLI flags map one-to-one onto EvalConfig fields."""
-    parser = argparse.ArgumentParser(prog="python -m catgan.evaluate", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for f in fields(EvalConfig):
-        flag, kind, what = f"--{f.name.replace('_', '-')}", str(f.type), HELP[f.name]
-        if kind.startswith("tuple"):
-            parser.add_argument(flag, nargs="+", default=list(f.default), help=what)
-        elif kind == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=what)
-        else:
-            parser.add_argument(flag, type=int if "int" in kind else str, default=f.default, help=what)
+    parser = argparse.ArgumentParser(prog="python -m catgan.evaluate", description=__doc__.split("\n")[0])
+    cli.add_dataclass_args(parser, EvalConfig, title="evaluation")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-    args = vars(parser.parse_args(argv))
-    dry = args.pop("dry_run")
-    return EvalConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}), dry
+    args = parser.parse_args(argv)
+    return cli.from_args(EvalConfig, args), args.dry_run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,12 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for m in cfg.models:
         if not Path(m).is_dir():
-            print(f"error: weights folder not found: {m}", file=sys.stderr)
-            return 1
+            raise FileNotFoundError(f"weights folder not found: {m}")
     evaluate(cfg)
     print(f"wrote {Path(cfg.out) / 'table1.md'} and {Path(cfg.out) / 'table1.json'}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))

@@ -11,7 +11,10 @@ import torch
 from .card import render_card
 from .checkpoint import load_checkpoint
 from .images import make_grid
+from .latent import latents
 from .models import HubModel, ModelConfig, build_generator
+from .results import find_row, read_table
+from .weights import save_folder
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: bool = False,
@@ -34,47 +37,26 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: 
 
 
 def _metrics_row(results: str | os.PathLike, out_dir: Path) -> dict:
-    from .card import find_result
-
-    path = Path(results)
-    if not path.is_file():
-        raise FileNotFoundError(f"results file not found: {path}")
-    row = find_result(json.loads(path.read_text()), [str(out_dir), str(out_dir.resolve()), out_dir.name])
+    row = find_row(read_table(results), [str(out_dir), str(out_dir.resolve()), out_dir.name])
     if row is None:
-        raise ValueError(f"{path} has no row for {out_dir}; run catgan.evaluate on it first")
+        raise ValueError(f"{results} has no row for {out_dir}; run catgan.evaluate on it first")
     return row
 
 
 @torch.no_grad()
 def sample_grid(generator: HubModel, n: int = 64, seed: int = 0):
     """The card's samples.png: ``n`` seeded samples tiled 8 per row."""
-    z = torch.randn(n, generator.config.z_dim, generator=torch.Generator().manual_seed(seed))
+    z = latents(generator.config.z_dim, n, seed)
     return make_grid(generator.cpu().eval()(z), nrow=8)
 
 
 def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: bool = False,
                    train_config: dict | None = None, summary: dict | None = None, metrics: dict | None = None,
                    extra_files: tuple = (), n_grid: int = 64, seed: int = 0) -> Path:
-    """Write the weights folder next to its final place, then swap it in: never half-written."""
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    """The weights folder of ``generator`` (catgan.weights' format) + samples.png + ``extra_files``."""
     model = copy.deepcopy(generator).cpu().eval()
-    sample_grid(model, n_grid, seed).save(tmp / "samples.png")
-    for src in extra_files:
-        shutil.copy(src, tmp / Path(src).name)
-    (tmp / "README.md").write_text(render_card(model.config, train_config=train_config, summary=summary,
-                                               metrics=metrics, gif=(tmp / "evolution.gif").exists()))
-    if fp16:  # halves the folder; loads back into fp32 transparently
-        model = model.half()
-    model.save_pretrained(tmp, config=model.config)
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, out_dir)
-    return out_dir
+    extra = {"samples.png": lambda path: sample_grid(model, n_grid, seed).save(path)}
+    extra |= {Path(src).name: (lambda path, src=src: shutil.copyfile(src, path)) for src in extra_files}
+    card = render_card(model.config, train_config=train_config, summary=summary, metrics=metrics,
+                       gif=any(Path(src).name == "evolution.gif" for src in extra_files))
+    return save_folder(out_dir, model, model.config, card=card, fp16=fp16, extra=extra)

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import inception as tv
 
+from .images import to_float
+
 FID_WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
 LOCAL_NAME = "pt_inception-2015-12-05-pool3-nofc.pth"
 RESIZE = 299
@@ -77,7 +79,6 @@ class FIDInception(nn.Module):
         net.Mixed_7b = FIDInceptionE(1280, max_pool=False)
         net.Mixed_7c = FIDInceptionE(2048, max_pool=True)
         self.blocks = nn.Sequential(*[getattr(net, name) for name in self.BLOCKS])
-        self._names = self.BLOCKS
 
     def load_fid_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Strictly load a pytorch-fid layout state dict (its 1008-way ``fc`` is dropped, if present)."""
@@ -129,7 +130,6 @@ def inception_features(model: FIDInception, images: torch.Tensor, batch_size: in
 
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", disable=not progress):
-        x = images[i:i + batch_size]
-        x = x.float().div(127.5).sub(1.0) if x.dtype == torch.uint8 else x.float()
+        x = to_float(images[i:i + batch_size])
         out.append(model(x.to(device).contiguous(memory_format=torch.channels_last)).double().cpu())
     return torch.cat(out) if out else torch.empty(0, FEATURE_DIM, dtype=torch.float64)

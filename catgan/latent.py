@@ -48,24 +48,13 @@ class Directions:
         return [f"PC{i + 1} ({100 * v:.1f} % of variance)" for i, v in enumerate(self.explained)]
 
 
-def early_features(generator: nn.Module) -> tuple[nn.Module, str]:
-    """The generator's layers up to and including its first activation (GANSpace's "early
-    features"), and a name for them; the identity on z for a generator of unknown layout."""
-    net = getattr(generator, "net", None)
-    if isinstance(net, nn.Sequential):
-        for i, layer in enumerate(net):
-            if isinstance(layer, (nn.ReLU, nn.LeakyReLU)):
-                return net[: i + 1], f"net[0:{i + 1}] ({type(net[0]).__name__} block)"
-    return nn.Identity(), "z"
-
-
 @torch.no_grad()
 def principal_directions(generator: nn.Module, k: int = 8, *, samples: int = 2048, seed: int = 0) -> Directions:
     """Top-``k`` GANSpace directions of ``generator`` (eval mode, CPU)."""
     z_dim = generator.config.z_dim
-    head, layer = early_features(generator.eval())
+    head, layer = generator.eval().early_features()
     z = latents(z_dim, samples, seed)
-    x = head(z.view(samples, z_dim, 1, 1) if _wants_4d(generator) else z).reshape(samples, -1).double()
+    x = head(z).reshape(samples, -1).double()
     x = x - x.mean(0)
     total = float(x.pow(2).sum()) / (samples - 1)
     k = max(1, min(k, z_dim, x.shape[1], samples - 1))
@@ -79,10 +68,6 @@ def principal_directions(generator: nn.Module, k: int = 8, *, samples: int = 204
     u = u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
     explained = (s[:k] ** 2 / (samples - 1) / max(total, 1e-30)).tolist()
     return Directions(u.float(), tuple(float(e) for e in explained), layer)
-
-
-def _wants_4d(generator: nn.Module) -> bool:
-    return getattr(getattr(generator, "config", None), "arch", "") == "dcgan"
 
 
 _CACHE: dict[str, Directions] = {}
@@ -131,16 +116,16 @@ def write_mp4(frames, path: str | os.PathLike, fps: float) -> Path:
     import imageio.v2 as imageio
     import numpy as np
 
+    from .fileio import atomic_path
+
     path = Path(path)
-    tmp = path.with_suffix(".tmp.mp4")
-    with imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=float(fps), codec="libx264", pixelformat="yuv420p",
-                            macro_block_size=2, ffmpeg_log_level="error",
-                            output_params=["-movflags", "+faststart", "-crf", "18"]) as writer:
+    options = dict(format="FFMPEG", mode="I", fps=float(fps), codec="libx264", pixelformat="yuv420p",
+                   macro_block_size=2, ffmpeg_log_level="error", output_params=["-movflags", "+faststart", "-crf", "18"])
+    with atomic_path(path, suffix=".mp4") as tmp, imageio.get_writer(tmp, **options) as writer:
         for frame in frames:
             writer.append_data(np.asarray(frame.convert("RGB")))
-    os.replace(tmp, path)
     return path
 
 
-__all__ = ["METHODS", "MODES", "Directions", "latents", "early_features", "principal_directions",
+__all__ = ["METHODS", "MODES", "Directions", "latents", "principal_directions",
            "cached_directions", "lerp", "slerp", "path", "write_mp4"]

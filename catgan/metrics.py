@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from .fileio import atomic_write
+from .images import to_float
 
 FEATURES_VERSION = "tf-inception-2015-12-05-pool3|bilinear-299-align_corners-False|v1"
 NEAR_COPY_SIZE = 32
@@ -151,7 +152,7 @@ def cached_features(images: torch.Tensor, extract: Callable[[torch.Tensor], torc
 
 def thumbnails(images: torch.Tensor, size: int = NEAR_COPY_SIZE) -> torch.Tensor:
     """uint8 or [-1, 1] (N, 3, H, W) -> (N, 3 * size * size) float32 in [-1, 1]."""
-    x = images.float().div(127.5).sub(1.0) if images.dtype == torch.uint8 else images.float()
+    x = to_float(images)
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="area")
     return x.flatten(1)

@@ -3,13 +3,156 @@
     python -m catgan.publish weights/dcgan-64 USER/REPO [--private] [--revision BRANCH]
                              [--results results/table1.json] [--run runs/dcgan-64]
 
-The token comes from HF_TOKEN or `hf auth login`. Uploading the same folder twice makes no commit.
+The token comes from HF_TOKEN or `hf auth login`; it is never printed or stored. Uploading the same
+folder twice makes no commit. Locally only a temporary staging folder is written, and always removed.
 """
+from __future__ import annotations
+
 import argparse
+import json
+import logging
+import os
+import shutil
 import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cli import run
+from .hub import REPO_ID, HubError, env_value, is_offline, load_folder
+from .weights import CONFIG_NAME, WEIGHTS_NAME
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN = ("no Hugging Face token: set HF_TOKEN or run `hf auth login` "
+            "(a token with write access, from https://huggingface.co/settings/tokens)")
 
 
-def main(argv: list[str] | None = None) -> int:
+def require_token(token: str | None = None) -> str:
+    """The token to publish with: ``token``, else HF_TOKEN, else huggingface_hub's stored login."""
+    from huggingface_hub import get_token
+
+    token = token or get_token()
+    if not token:
+        raise HubError(NO_TOKEN)
+    return token
+
+
+@dataclass(frozen=True)
+class Published:
+    repo_id: str
+    commit_oid: str
+    commit_url: str
+    changed: bool  # False: the repo already held exactly these files, no commit was made
+    files: tuple[str, ...]
+
+
+def publish(weights_dir: str | os.PathLike, repo_id: str, *, private: bool = False, revision: str | None = None,
+            results: str | os.PathLike | dict | None = None, run_dir: str | os.PathLike | None = None,
+            token: str | None = None, commit_message: str | None = None) -> Published:
+    """Upload a weights folder to ``repo_id`` (created if needed; ``revision``: a branch) in one
+    commit: config.json, model.safetensors, a README.md card rendered for the repo (metrics from the
+    ``results`` JSON of catgan.evaluate when given), samples.png and evolution.gif. The same files
+    again make no commit. Locally only a temporary staging folder is written, and always removed."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    if not REPO_ID.match(repo_id):
+        raise HubError(f"repo id must look like USER/REPO, got {repo_id!r}")
+    if is_offline():
+        raise HubError("cannot publish in offline mode: unset HF_HUB_OFFLINE")
+    token = require_token(token)
+    with tempfile.TemporaryDirectory(prefix="catgan-publish-") as stage:
+        files = stage_files(weights_dir, stage, repo_id=repo_id, results=results, run_dir=run_dir)
+        name = json.loads((Path(stage) / CONFIG_NAME).read_text())
+        message = commit_message or f"Upload catgan {name['arch']}-{name['img_size']} generator"
+        api = HfApi(endpoint=env_value("HF_ENDPOINT"), token=token)
+        try:
+            api.create_repo(repo_id, private=True if private else None, exist_ok=True)
+            if revision:
+                api.create_branch(repo_id, branch=revision, exist_ok=True)
+            before = api.repo_info(repo_id, revision=revision).sha
+            ops = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(Path(stage) / f)) for f in files]
+            info = api.create_commit(repo_id, ops, commit_message=message, revision=revision)
+        except Exception as e:  # noqa: BLE001 - one clear line, never the token, never a traceback
+            raise HubError(_scrub(f"publishing to {repo_id} failed: {_why_publish(e, repo_id)}; "
+                                  "Nothing was committed; the local folder is unchanged.", token)) from None
+    published = Published(repo_id, info.oid, info.commit_url, info.oid != before, tuple(files))
+    log.info("%s %s: %s", "published" if published.changed else "unchanged", repo_id, published.commit_url)
+    return published
+
+
+def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, repo_id: str | None = None,
+                results=None, run_dir: str | os.PathLike | None = None) -> list[str]:
+    """Copy what gets uploaded into ``stage`` and render its README.md; returns the file names."""
+    from .card import read_card_data, render_card
+    from .results import find_row, read_table
+
+    weights_dir, stage = Path(weights_dir), Path(stage)
+    generator = load_folder(weights_dir)  # strict: weights that do not load are never published
+    readme = weights_dir / "README.md"
+    meta = read_card_data(readme.read_text()) if readme.is_file() else {}
+    run = Path(run_dir) if run_dir else _run_dir_of(weights_dir)
+    train_config, summary, metrics = meta.get("train_config"), meta.get("summary"), meta.get("metrics")
+    if run is not None:
+        train_config = (_read_json(run / CONFIG_NAME) or {}).get("train") or train_config
+        summary = _read_json(run / "summary.json") or summary
+    if results is not None:
+        table = results if isinstance(results, dict) else read_table(results)
+        here = weights_dir.resolve()
+        metrics = find_row(table, [str(weights_dir), str(here), os.path.relpath(here), repo_id, weights_dir.name])
+        if metrics is None:
+            raise HubError(f"no row for {weights_dir} ({weights_dir.name}) in the results {results}")
+    for name in (CONFIG_NAME, WEIGHTS_NAME):
+        shutil.copyfile(weights_dir / name, stage / name)
+    if (weights_dir / "samples.png").is_file():
+        shutil.copyfile(weights_dir / "samples.png", stage / "samples.png")
+    else:
+        from .export import sample_grid
+        sample_grid(generator).save(stage / "samples.png")
+    gif = next((p for p in (weights_dir / "evolution.gif", run and run / "evolution.gif") if p and p.is_file()), None)
+    if gif is not None:
+        shutil.copyfile(gif, stage / "evolution.gif")
+    card = render_card(generator.config, train_config=train_config, summary=summary, metrics=metrics,
+                       repo_id=repo_id, gif=gif is not None)
+    (stage / "README.md").write_text(card)
+    return sorted(p.name for p in stage.iterdir())
+
+
+def _run_dir_of(weights_dir: Path) -> Path | None:
+    """train.py exports to RUN/generator: the run folder holds the config and summary."""
+    run = weights_dir.resolve().parent
+    return run if "train" in (_read_json(run / CONFIG_NAME) or {}) else None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _why_publish(e: Exception, repo_id: str) -> str:
+    import httpx2  # huggingface_hub's HTTP client
+    from huggingface_hub.errors import HfHubHTTPError
+
+    status = getattr(getattr(e, "response", None), "status_code", None)
+    if isinstance(e, HfHubHTTPError) and status == 401:
+        return "the token was rejected (HTTP 401); check HF_TOKEN or `hf auth login`"
+    if isinstance(e, HfHubHTTPError) and status == 403:
+        return f"the token may not write to {repo_id} (HTTP 403)"
+    if isinstance(e, HfHubHTTPError):
+        detail = (e.server_message or str(e)).splitlines()[0].rstrip(".")
+        return f"the Hub answered HTTP {status} ({detail})"
+    if isinstance(e, (OSError, httpx2.TransportError)):
+        return f"the Hub is unreachable ({type(e).__name__})"
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+
+
+def _scrub(text: str, token: str) -> str:
+    return text.replace(token, "***") if token else text
+
+
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m catgan.publish", description=__doc__.splitlines()[0])
     parser.add_argument("weights", help="weights folder (config.json, model.safetensors, ...)")
     parser.add_argument("repo_id", help="USER/REPO on the Hub (created if missing)")
@@ -22,18 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--message", help="commit message")
     args = parser.parse_args(argv)
 
-    from .hub import HubError, publish
-
-    try:
-        done = publish(args.weights, args.repo_id, private=args.private, revision=args.revision,
-                       results=args.results, run_dir=args.run, commit_message=args.message)
-    except (HubError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    done = publish(args.weights, args.repo_id, private=args.private, revision=args.revision,
+                   results=args.results, run_dir=args.run, commit_message=args.message)
     verb = "published" if done.changed else "already up to date, no new commit:"
     print(f"{verb} {', '.join(done.files)} -> {done.commit_url}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

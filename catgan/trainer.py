@@ -19,7 +19,7 @@ from .diffaug import diff_augment
 from .distributed import DistInfo, gather_across_ranks, mean_across_ranks, params_checksum
 from .ema import EMA
 from .images import make_grid, save_gif, save_png
-from .models import ModelConfig, build_discriminator, build_generator
+from .models import ModelConfig, architecture, build_discriminator, build_generator
 
 METRICS_NAME, SUMMARY_NAME, SAMPLES_DIR = "metrics.jsonl", "summary.json", "samples"
 RESUMABLE_CHANGES = {  # may differ between a run and its resume: length, where, how fast, how often to log
@@ -52,7 +52,8 @@ class Trainer:
         if images.shape[-1] != model_cfg.img_size:
             raise ValueError(f"images are {images.shape[-1]}px but the model is {model_cfg.img_size}px")
         torch.manual_seed(cfg.seed)
-        fmt = torch.channels_last if cfg.channels_last and model_cfg.arch == "dcgan" else torch.contiguous_format
+        conv = architecture(model_cfg.arch).channels_last
+        fmt = torch.channels_last if cfg.channels_last and conv else torch.contiguous_format
         self.G = build_generator(model_cfg).to(self.device, memory_format=fmt)
         self.D = build_discriminator(model_cfg).to(self.device, memory_format=fmt)
         self.ema = EMA(self.G, cfg.ema_decay)

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from catgan.cli import run
 from catgan.evaluate import EvalConfig, evaluate, main, parse_args
 from catgan.inception import inception_weights_path
 from catgan.models import ModelConfig, build_generator
@@ -21,7 +22,7 @@ def test_cli_flags_map_onto_the_config(capsys):
     assert dry and cfg == EvalConfig(real="cats.zip", models=("w/a", "w/b"), judges=("mobilenet_v2",), n=50,
                                      real_limit=10, progress=False)
     assert main(["--real", "cats.zip", "--dry-run"]) == 0 and '"n": 10000' in capsys.readouterr().out
-    assert main(["--real", "cats.zip", "--models", "no/such/folder"]) == 1
+    assert run(main, ["--real", "cats.zip", "--models", "no/such/folder"]) == 1
 
 
 def test_evaluate_writes_table1(cats_zip, tiny_generator, tmp_path, monkeypatch):

@@ -15,12 +15,12 @@ import yaml
 from huggingface_hub import constants
 from huggingface_hub.utils.sha import git_hash
 
-from catgan import hub, load_generator
+from catgan import hub, load_generator, publish
 from catgan.export import save_generator
-from catgan.models import ARCHS, SIZES, ModelConfig, build_generator
+from catgan.models import ARCHITECTURES, SIZES, ModelConfig, build_generator
 
 TOKEN = "hf_catganTESTsecret0123456789abcdef"  # fake; must never leave the Authorization header
-CASES = [(a, s) for a in ARCHS for s in SIZES]
+CASES = [(a, s) for a in ARCHITECTURES for s in SIZES]
 UPLOADED = ["README.md", "config.json", "evolution.gif", "model.safetensors", "samples.png"]
 
 
@@ -335,17 +335,26 @@ def test_publish_one_commit_idempotent_and_token_free(fake_hub, weights_dir, tmp
     assert snapshot(weights_dir) == before and not any((tmp_path / "tmp").iterdir())
 
 
+def row(name, source, *, fid, judges=None, n=10000):
+    return {"name": name, "source": source, "n": n, "fid": fid, "kid": 0.0321, "kid_std": 0.001, "judges": judges or {}}
+
+
+def judge(rate, lo, hi):
+    return {"cat_rate": rate, "ci95": [lo, hi], "n": 10000, "cats": round(rate * 10000), "mean_p_cat": rate}
+
+
 def test_publish_with_results_to_a_branch(fake_hub, weights_dir, tmp_path):
     table = tmp_path / "table1.json"
     table.write_text(json.dumps({"protocol": {"n_samples": 10000, "reference": "cat-faces-64"}, "rows": [
-        {"model": "weights/other-64", "fid": 99.0},
-        {"model": str(weights_dir), "fid": {"value": 41.234, "ci": [39.5, 43.1]}, "kid": 0.0321, "cat_rate": 0.62}]}))
-    done = hub.publish(weights_dir, "me/cats", revision="v1", results=table)
+        row("other-64", "weights/other-64", fid=99.0),
+        row(weights_dir.name, str(weights_dir), fid=41.234, judges={"resnet50": judge(0.62, 0.60, 0.64)})]}))
+    done = publish.publish(weights_dir, "me/cats", revision="v1", results=table)
     assert done.changed and done.files == tuple(UPLOADED)
     refs = fake_hub.repos["me/cats"]["refs"]
     assert refs["v1"] == done.commit_oid != refs["main"]
     card = fake_hub.files("me/cats", "v1")["README.md"].decode()
-    assert "| FID | 41.23 | [39.50, 43.10] |" in card and "n_samples: 10000" in card
+    assert "| FID | 41.23 | n/a |" in card and "| cat-rate (resnet50) | 0.620 | [0.600, 0.640] |" in card
+    assert "n_samples: 10000" in card
     meta = yaml.safe_load(card.split("---")[1])
     assert meta["model-index"][0]["results"][0]["metrics"][0] == {"type": "fid", "value": 41.234, "name": "FID"}
 
@@ -354,18 +363,19 @@ def test_failed_upload_is_clear_and_leaves_nothing(fake_hub, weights_dir, tmp_pa
     before = snapshot(weights_dir)
     fake_hub.fail_commit = 500
     with pytest.raises(hub.HubError, match=r"publishing to me/cats failed: the Hub answered HTTP 500") as err:
-        hub.publish(weights_dir, "me/cats")
+        publish.publish(weights_dir, "me/cats")
     assert TOKEN not in str(err.value) and err.value.__cause__ is None
     assert len(fake_hub.commits("me/cats")) == 1  # only the repo's initial commit
     assert snapshot(weights_dir) == before and not any((tmp_path / "tmp").iterdir())
     # a rejected token
     fake_hub.fail_commit = 0
     with pytest.raises(hub.HubError, match="token was rejected"):
-        hub.publish(weights_dir, "me/cats", token="hf_wrong")
+        publish.publish(weights_dir, "me/cats", token="hf_wrong")
 
 
 def test_without_a_token_the_error_is_clear(weights_dir, tmp_path, monkeypatch, capsys):
     import train
+    from catgan.cli import run
     from catgan.publish import main
 
     monkeypatch.delenv("HF_TOKEN", raising=False)
@@ -373,7 +383,7 @@ def test_without_a_token_the_error_is_clear(weights_dir, tmp_path, monkeypatch, 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
     monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-stored-tokens"))
-    assert main([str(weights_dir), "me/cats"]) == 1
+    assert run(main, [str(weights_dir), "me/cats"]) == 1
     assert "no Hugging Face token: set HF_TOKEN" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # train.py refuses before training, not after
         train.train_main(["--data", str(tmp_path / "cats.zip"), "--push-to-hub", "me/cats"])

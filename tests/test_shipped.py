@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from catgan import load_generator
-from catgan.card import find_result, read_card_data
+from catgan.card import read_card_data
+from catgan.results import find_row, read_table
 from catgan.judges import load_judge
 from catgan.judges.animals import ANIMALS, OTHER, load_cifar, load_model
 from catgan.judges.train_animals import evaluate
@@ -37,7 +38,7 @@ def test_shipped_generator_loads_offline_and_its_card_matches_table1(name, monke
         {f.name for f in folder.iterdir()}
     assert folder_bytes(folder) <= 10_000_000
 
-    row = find_result(json.loads((ROOT / "results" / "table1.json").read_text()), [f"weights/{name}"])
+    row = find_row(read_table(ROOT / "results" / "table1.json"), [f"weights/{name}"])
     card = read_card_data((folder / "README.md").read_text())["metrics"]
     for key in ("n", "fid", "kid", "near_copy_fraction"):
         assert card[key] == pytest.approx(row[key]), key

@@ -1,22 +1,25 @@
-"""Model config and the Hub-aware base class shared by every catgan network.
+"""Model config, the architecture registry and the Hub-aware base classes of every catgan network.
 
-A weights folder is the same on disk and on the Hugging Face Hub:
-``config.json`` (this dataclass, flat) + ``model.safetensors`` (+ ``README.md``).
+A weights folder is the same on disk and on the Hugging Face Hub (see catgan.weights):
+``config.json`` (ModelConfig, flat) + ``model.safetensors`` (+ ``README.md``).
 Loading is always strict and never unpickles anything.
+
+Everything catgan knows about one model family is in its ``Architecture`` (one file in
+catgan/models/ each); the registry in catgan/models/__init__.py lists them.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
-from typing import ClassVar
 
 import torch
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from torch import nn
 
-ARCHS = ("gan", "dcgan")
+from ..weights import WEIGHTS_NAME, load_weights_strict
+
 SIZES = (32, 64)
-WEIGHTS_NAME = "model.safetensors"
+ARCHITECTURES: dict[str, "Architecture"] = {}  # name -> Architecture, filled by register()
 
 
 @dataclass(frozen=True)
@@ -26,17 +29,17 @@ class ModelConfig:
     ``width`` is the base channel count (DCGAN) or the first hidden width (GAN).
     """
 
-    arch: str = "dcgan"
-    img_size: int = 64
-    z_dim: int = 100
-    g_width: int = 64
-    d_width: int = 64
-    g_dropout: float = 0.0  # the study's stabiliser: dropout in G's hidden layers
-    d_spectral_norm: bool = False
+    arch: str = "dcgan"  # model family (see catgan/models/)
+    img_size: int = 64  # image side in pixels
+    z_dim: int = 100  # latent size
+    g_width: int = 64  # G's base channels (DCGAN) or first hidden width (GAN)
+    d_width: int = 64  # D's base channels (DCGAN) or last hidden width (GAN)
+    g_dropout: float = 0.0  # dropout in G's hidden layers (the poster used 0.5)
+    d_spectral_norm: bool = False  # spectral norm on D's layers (replaces BatchNorm in a DCGAN D)
 
     def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch must be one of {tuple(ARCHITECTURES)}, got {self.arch!r}")
         if self.img_size not in SIZES:
             raise ValueError(f"img_size must be one of {SIZES}, got {self.img_size}")
         if not 0.0 <= self.g_dropout < 1.0:
@@ -65,8 +68,6 @@ class HubModel(
     repo_url="https://github.com/catgan/catgan",
 ):
     """Base for every catgan network: strict safetensors-only (de)serialisation."""
-
-    role: ClassVar[str] = ""  # "generator" | "discriminator"
 
     def __init__(self, config: ModelConfig | dict):
         super().__init__()
@@ -103,32 +104,51 @@ class HubModel(
         return model.eval()
 
 
-def load_weights_strict(model: nn.Module, path: str, map_location: str = "cpu") -> None:
-    """Load a safetensors file into ``model``: every key and shape must match.
+class Generator(HubModel):
+    """A generator maps latents (N, z_dim) to images (N, 3, S, S) in [-1, 1] through ``self.net``."""
 
-    fp16/bf16 files load into fp32 models transparently (the copy casts).
-    """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    net: nn.Sequential
 
-    try:
-        state = load_file(path, device=str(map_location))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable safetensors file ({e})") from None
-    own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    bad_shapes = [k for k in set(own) & set(state) if own[k].shape != state[k].shape]
-    if missing or unexpected or bad_shapes:
-        raise ValueError(
-            f"{path} does not match {type(model).__name__}{_describe(model)}: "
-            f"missing={missing[:3]} unexpected={unexpected[:3]} wrong_shape={sorted(bad_shapes)[:3]}"
-        )
-    for k, v in state.items():
-        if v.is_floating_point() and not torch.isfinite(v).all():
-            raise ValueError(f"{path}: tensor {k} holds NaN/inf values")
-    model.load_state_dict(state, strict=True)
+    def latent_input(self, z: torch.Tensor) -> torch.Tensor:
+        """The latents as ``self.net`` takes them (the latent layout); (N, z_dim) by default."""
+        return z.reshape(z.shape[0], -1)
+
+    def early_features(self) -> tuple[nn.Module, str]:
+        """GANSpace's "early features": a module from latents (N, z_dim) to the activations after
+        ``self.net``'s first nonlinearity, and a name for them."""
+        for i, layer in enumerate(self.net):
+            if isinstance(layer, (nn.ReLU, nn.LeakyReLU)):
+                return _Head(self, i + 1), f"net[0:{i + 1}] ({type(self.net[0]).__name__} block)"
+        raise TypeError(f"{type(self).__name__}.net has no ReLU/LeakyReLU: override early_features")
 
 
-def _describe(model: nn.Module) -> str:
-    cfg = getattr(model, "config", None)
-    return f"({cfg.arch}, {cfg.img_size}px)" if isinstance(cfg, ModelConfig) else ""
+class _Head(nn.Module):
+    def __init__(self, generator: Generator, depth: int):
+        super().__init__()
+        self.generator, self.depth = generator, depth
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator.net[: self.depth](self.generator.latent_input(z))
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One model family: what the registry, the trainer and the model card need to know about it."""
+
+    name: str  # config.json's "arch"; weights folders are named "<name>-<img_size>"
+    title: str  # the family and its paper, for model cards
+    generator: type[Generator]
+    discriminator: type[HubModel]
+    channels_last: bool = False  # conv nets train faster in channels_last memory format
+
+
+def register(arch: Architecture) -> Architecture:
+    """Add ``arch`` to the registry (one line per family in catgan/models/__init__.py)."""
+    ARCHITECTURES[arch.name] = arch
+    return arch
+
+
+def architecture(name: str) -> Architecture:
+    if name not in ARCHITECTURES:
+        raise ValueError(f"arch must be one of {tuple(ARCHITECTURES)}, got {name!r}")
+    return ARCHITECTURES[name]

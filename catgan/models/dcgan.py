@@ -10,16 +10,14 @@ import math
 import torch
 from torch import nn
 
-from .base import HubModel, maybe_spectral_norm
+from .base import Architecture, Generator, HubModel, maybe_spectral_norm
 
 
 def _n_stages(img_size: int) -> int:
     return int(math.log2(img_size)) - 3  # 64 -> 3 inner stages, 32 -> 2
 
 
-class DCGANGenerator(HubModel):
-    role = "generator"
-
+class DCGANGenerator(Generator):
     def __init__(self, config):
         super().__init__(config)
         c, n = self.config, _n_stages(self.config.img_size)
@@ -34,13 +32,14 @@ class DCGANGenerator(HubModel):
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
+    def latent_input(self, z: torch.Tensor) -> torch.Tensor:
+        return z.view(z.shape[0], -1, 1, 1)  # (N, z_dim, 1, 1): a 1x1 "image" for the first transposed conv
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(z.shape[0], -1, 1, 1))  # (N, 3, S, S) in [-1, 1]
+        return self.net(self.latent_input(z))  # (N, 3, S, S) in [-1, 1]
 
 
 class DCGANDiscriminator(HubModel):
-    role = "discriminator"
-
     def __init__(self, config):
         super().__init__(config)
         c, n = self.config, _n_stages(self.config.img_size)
@@ -68,3 +67,6 @@ def dcgan_init(m: nn.Module) -> None:
     elif isinstance(m, nn.BatchNorm2d):
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
+
+
+ARCH = Architecture("dcgan", "DCGAN (Radford et al. 2015)", DCGANGenerator, DCGANDiscriminator, channels_last=True)

@@ -6,7 +6,7 @@ D: (N, 3, S, S) flattened -> 4w -> 2w -> w -> 1 logit
 import torch
 from torch import nn
 
-from .base import HubModel, maybe_spectral_norm
+from .base import Architecture, Generator, HubModel, maybe_spectral_norm
 
 
 def _mlp(dims, *, dropout: float = 0.0, sn: bool = False, norm: bool = False) -> list[nn.Module]:
@@ -21,9 +21,7 @@ def _mlp(dims, *, dropout: float = 0.0, sn: bool = False, norm: bool = False) ->
     return layers
 
 
-class GANGenerator(HubModel):
-    role = "generator"
-
+class GANGenerator(Generator):
     def __init__(self, config):
         super().__init__(config)
         c = self.config
@@ -36,12 +34,10 @@ class GANGenerator(HubModel):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         s = self.config.img_size
-        return self.net(z.reshape(z.shape[0], -1)).view(-1, 3, s, s)
+        return self.net(self.latent_input(z)).view(-1, 3, s, s)
 
 
 class GANDiscriminator(HubModel):
-    role = "discriminator"
-
     def __init__(self, config):
         super().__init__(config)
         c = self.config
@@ -53,3 +49,6 @@ class GANDiscriminator(HubModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.flatten(1)).flatten()  # (N,) logits
+
+
+ARCH = Architecture("gan", "fully connected GAN (Goodfellow et al. 2014)", GANGenerator, GANDiscriminator)
