@@ -17,9 +17,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "catgan-gradio"))
 
 import gradio as gr  # noqa: E402
+import torch  # noqa: E402
 
 from app_ui import interpolate, quiz_tab, sample, score  # noqa: E402
-from app_ui.common import MAX_UPLOAD_MB, Settings, find_sources  # noqa: E402
+from app_ui.common import MAX_UPLOAD_MB, Settings  # noqa: E402
+from app_ui.sources import ENV_WEIGHTS, find_sources  # noqa: E402
 from catgan import quiz  # noqa: E402
 from catgan.judges import JUDGES  # noqa: E402
 
@@ -28,13 +30,10 @@ DEFAULT_JUDGE = "efficientnet_lite0"  # the judge whose weights are always here 
 
 
 def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, quiz_db: str | Path | None = None,
-               real_limit: int | None = 2000, judge: str = DEFAULT_JUDGE, torch_threads: int | None = 1) -> gr.Blocks:
-    """The whole app. ``real_source``: a folder, zip or HF dataset id for the quiz (None: $CATGAN_REAL;
-    "": none). ``quiz_db``: the SQLite file (None: $CATGAN_QUIZ_DB or the cache folder).
-    ``torch_threads``: 1 keeps small forward passes fast on a busy 2-core machine."""
-    if torch_threads:
-        import torch
-        torch.set_num_threads(torch_threads)
+               real_limit: int | None = 2000, judge: str = DEFAULT_JUDGE) -> gr.Blocks:
+    """The whole app, built without touching global state. ``real_source``: a folder, zip or HF
+    dataset id for the quiz (None: $CATGAN_REAL; "": none). ``quiz_db``: the SQLite file (None:
+    $CATGAN_QUIZ_DB or the cache folder)."""
     sources, sources_error = find_sources(Path(weights_root))
     real = os.environ.get(quiz.ENV_REAL) if real_source is None else real_source
     settings = Settings(Path(weights_root), sources, sources_error, real or None, real_limit,
@@ -59,12 +58,11 @@ def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, 
 
 def header(settings: Settings) -> str:
     if settings.sources:
-        models = ", ".join(f"`{s.name}` ({s.source}{'@' + s.revision if s.revision else ''})"
-                           for s in settings.sources.values())
+        models = ", ".join(f"`{s.name}` ({s.where})" for s in settings.sources.values())
     else:
         models = "none yet (see the Sample tab)"
     text = f"**Weights:** {models}. **Judge:** `{settings.default_judge}` by default (pick another in the Score tab)."
-    return text + (f"  \n⚠️ CATGAN_WEIGHTS ignored: {settings.sources_error}" if settings.sources_error else "")
+    return text + (f"  \n⚠️ {ENV_WEIGHTS} ignored: {settings.sources_error}" if settings.sources_error else "")
 
 
 def launch_options(host: str = "127.0.0.1", port: int | None = None) -> dict:
@@ -90,8 +88,10 @@ if __name__ == "__main__":
     parser.add_argument("--judge", default=DEFAULT_JUDGE, choices=list(JUDGES))
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--torch-threads", type=int, default=1, help="1 keeps small forward passes fast on a "
+                                                                      "busy 2-core machine")
     args = parser.parse_args()
+    torch.set_num_threads(args.torch_threads)  # process-wide, so only here and never in build_demo
     demo = build_demo(args.weights, real_source=args.real, quiz_db=args.quiz_db, real_limit=args.real_limit,
-                      judge=args.judge, torch_threads=args.torch_threads)
+                      judge=args.judge)
     queued(demo).launch(**launch_options(args.host, args.port))

@@ -17,7 +17,9 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catgan import hub
-from catgan.images import make_grid
+from catgan.images import make_grid, to_rgb
+
+from .sources import WeightSource, load_source
 
 MAX_UPLOAD_MB = 10
 MAX_PIXELS = 4096 * 4096  # larger uploads are refused before decoding: no decompression bombs
@@ -32,7 +34,7 @@ NO_WEIGHTS = ("No trained weights found. Train one (`python train.py --data cats
 class Settings:
     """Everything a demo is built from; immutable, shared by all sessions."""
     weights_root: Path
-    sources: dict = field(default_factory=dict)  # name -> hub.WeightSource
+    sources: dict[str, WeightSource] = field(default_factory=dict)
     sources_error: str | None = None  # a broken CATGAN_WEIGHTS, said on the page
     real_source: str | None = None
     real_limit: int | None = 2000
@@ -41,19 +43,12 @@ class Settings:
     default_judge: str = "efficientnet_lite0"
 
 
-def find_sources(weights_root: Path) -> tuple[dict, str | None]:
-    try:
-        return hub.weight_sources(weights_root=weights_root), None
-    except ValueError as e:
-        return hub.weight_sources("", weights_root=weights_root), str(e)
-
-
 @functools.lru_cache(maxsize=16)
-def _load(source: hub.WeightSource, weights_root: str) -> hub.Loaded:
+def _load(source: WeightSource, weights_root: str) -> hub.Loaded:
     # read-only once loaded (eval mode, no grad): sharing it between users is safe
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the notice is shown on the page instead
-        return hub.load_source(source, weights_root=weights_root)
+        return load_source(source, weights_root)
 
 
 def load_model(settings: Settings, name: str | None) -> tuple[str, hub.Loaded]:
@@ -61,16 +56,15 @@ def load_model(settings: Settings, name: str | None) -> tuple[str, hub.Loaded]:
     if not name:
         raise gr.Error(NO_WEIGHTS if not settings.sources else "Pick a model first.")
     source = settings.sources.get(name)
-    if source is None:  # typed in: only a Hub repo id, never a path on this server
+    if source is None:  # typed in: only a Hub repo id (no revision), never a path on this server
         if not hub.REPO_ID.match(name) or os.path.exists(name) or name.startswith((".", "/", "~")):
             raise gr.Error(f"Unknown model {name!r}: pick one from the list or type a Hub repo id like USER/REPO.")
-        repo, _, revision = name.partition("@")
-        source = hub.WeightSource(name, repo, revision or None)
+        source = WeightSource(name, name)
     try:
         loaded = _load(source, str(settings.weights_root))
     except (OSError, ValueError, hub.HubError) as e:
         raise gr.Error(f"Could not load the model {name}: {e}") from None
-    return f"{source.source}@{source.revision or ''}", loaded
+    return source.where, loaded
 
 
 def describe(name: str, loaded: hub.Loaded) -> str:
@@ -153,25 +147,10 @@ def open_upload(path: str | os.PathLike) -> Image.Image:
             img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img)
-            return _to_rgb(img)
         except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombWarning):
             raise gr.Error("That image is damaged or truncated and could not be decoded.") from None
-
-
-def _to_rgb(img: Image.Image) -> Image.Image:
-    import numpy as np
-
-    if img.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):  # 16-bit greyscale: keep the top 8 bits
-        img = Image.fromarray((np.asarray(img, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L")
-    elif img.mode == "F":  # float greyscale: stretch to 0..255
-        a = np.asarray(img, dtype=np.float64)
-        a = np.nan_to_num(a - np.nanmin(a)) / max(float(np.nanmax(a) - np.nanmin(a)), 1e-12) * 255
-        img = Image.fromarray(a.astype(np.uint8), "L")
-    if img.mode in ("P", "PA", "RGBA", "LA", "La", "RGBa"):  # composite transparency onto white
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     try:
-        return img.convert("RGB")
+        return to_rgb(img)
     except (ValueError, OSError):
         raise gr.Error(f"Images in mode {img.mode} are not supported; save it as an RGB PNG or JPEG.") from None
 

@@ -97,43 +97,43 @@ def build(settings: Settings, store: quiz.QuizStore | None):
                 "size as the photo in exactly the same way.")
     truth = gr.State(None)
     session = gr.State(new_session())  # copied per session
-    prompt = gr.Markdown(PROMPT)
+    prompt = gr.Markdown(PROMPT, label="Prompt")
     with gr.Row():
         left = gr.Image(label=LABELS[0], type="filepath", interactive=False, buttons=[], height=280)
         right = gr.Image(label=LABELS[1], type="filepath", interactive=False, buttons=[], height=280)
     with gr.Row():
-        left_caption = gr.Markdown()
-        right_caption = gr.Markdown()
+        left_caption = gr.Markdown(label="Left caption")
+        right_caption = gr.Markdown(label="Right caption")
     with gr.Row():
         pick_left = gr.Button("The left one is real")
         pick_right = gr.Button("The right one is real")
         nxt = gr.Button("Next pair", variant="primary")
-    reveal = gr.Markdown()
-    mine = gr.Markdown(score_markdown(new_session()))
+    reveal = gr.Markdown(label="Reveal")
+    mine = gr.Markdown(score_markdown(new_session()), label="Your score")
     gr.Markdown("#### Everyone's answers so far")
-    stats = gr.Markdown()
+    stats = gr.Markdown(label="Everyone's answers")
     refresh = gr.Button("Refresh statistics", size="sm")
 
-    def pair():
+    side_input = gr.Radio(list(quiz.SIDES), visible=False, label="Side")  # the API's answer; people click instead
+
+    def quiz_new():
         return (*new_pair(settings), "", "", "")
 
     def refresh_stats():
         return stats_markdown(store) if store is not None else quiz.HOW_TO_ADD
 
-    def pick(side):
-        def fn(truth_value, session_value):
-            if store is None:
-                raise gr.Error(quiz.HOW_TO_ADD)
-            return answer(store, side, truth_value, session_value)
-        return fn
+    def quiz_answer(side, truth, session):  # "left" or "right": the side taken for the real photo
+        if store is None:
+            raise gr.Error(quiz.HOW_TO_ADD)
+        return answer(store, side, truth, session)
 
-    nxt.click(pair, None, [left, right, prompt, truth, reveal, left_caption, right_caption], api_name="quiz_pair",
-              concurrency_id="quiz_pair", concurrency_limit=2)
+    nxt.click(quiz_new, None, [left, right, prompt, truth, reveal, left_caption, right_caption], api_name="quiz_new",
+              concurrency_id="quiz_new", concurrency_limit=2)
     outs = [left_caption, right_caption, reveal, mine, stats, truth, session]
-    for side, button, image in (("left", pick_left, left), ("right", pick_right, right)):
-        button.click(pick(side), [truth, session], outs, api_name=f"quiz_{side}", concurrency_id="quiz_answer",
-                     concurrency_limit=4)
-        image.select(pick(side), [truth, session], outs, api_visibility="undocumented", concurrency_id="quiz_answer",
-                     concurrency_limit=4)
+    answering = dict(concurrency_id="quiz_answer", concurrency_limit=4)
+    side_input.change(quiz_answer, [side_input, truth, session], outs, api_name="quiz_answer", **answering)  # API only
+    for name, button, image in (("left", pick_left, left), ("right", pick_right, right)):
+        gr.on([button.click, image.select], quiz_answer, [gr.State(name), truth, session], outs,
+              api_visibility="private", **answering)
     refresh.click(refresh_stats, None, stats, api_name="quiz_stats")
     return refresh_stats, stats

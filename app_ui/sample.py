@@ -7,20 +7,19 @@ the per-user "current sample" that the Interpolate and Score tabs read.
 """
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
-from catgan import latent
+from catgan import hub, latent
 
 from .common import NO_WEIGHTS, Settings, describe, generate, load_model, to_png, upscale_grid
 
 N_SLIDERS = 8
 MAX_CATS = 64
 SLIDER_RANGE = 5.0  # prior standard deviations
+PCS = [f"pc{i + 1}" for i in range(N_SLIDERS)]  # the sliders' names in the API
 
 
 def model_choices(settings: Settings) -> list[tuple[str, str]]:
@@ -28,13 +27,12 @@ def model_choices(settings: Settings) -> list[tuple[str, str]]:
     Hub entries whose config isn't local yet last."""
     out = []
     for name, src in settings.sources.items():
-        config = Path(src.source) / "config.json"
         try:
-            c = json.loads(config.read_text())
-            what = f"{c['arch'].upper()} {c['img_size']} px, {src.source}"
-            rank = (c["arch"] != "dcgan", -int(c["img_size"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            what = f"Hub {src.source}" + (f"@{src.revision}" if src.revision else "")
+            c = hub.read_model_config(src.source)
+            what = f"{c.arch.upper()} {c.img_size} px, {src.source}"
+            rank = (c.arch != "dcgan", -c.img_size)
+        except (OSError, ValueError):
+            what = f"Hub {src.where}"
             rank = (True, 0)
         out.append((rank, (f"{name} ({what})", name)))
     return [choice for _, choice in sorted(out, key=lambda item: (item[0], item[1][1]))]
@@ -52,28 +50,33 @@ class SampleControls:
     image: gr.Image
     info: gr.Markdown
 
-    def latent_inputs(self) -> list:
-        """What defines the current sample: model, seed, truncation, slider amounts."""
-        return [self.model, self.seed, self.truncation, *self.sliders]
+    def pcs(self) -> dict:
+        """The direction sliders as keyword inputs (``inputs_kwargs``): the API names them pc1..pc8."""
+        return dict(zip(PCS, self.sliders))
 
 
-def current_latents(settings: Settings, model, seed, truncation, *amounts, n: int = 1):
-    """(generator, key, name, loaded, z) for the sample controls' values."""
+def amounts_of(pcs: dict) -> list[float]:
+    """pc1..pc8 keyword values -> amounts in slider order (a missing one is 0)."""
+    return [float(pcs.get(name) or 0) for name in PCS]
+
+
+def current_latents(settings: Settings, model, seed, truncation, amounts=(), n: int = 1):
+    """(generator, loaded, z) for the sample controls' values; ``amounts`` per direction."""
     key, loaded = load_model(settings, model)
     g = loaded.generator
     z = latent.latents(g.config.z_dim, n, int(seed or 0), float(truncation))
-    if any(a for a in amounts):
+    if any(amounts):
         z = latent.cached_directions(key, g, N_SLIDERS).apply(z, amounts)
     return g, loaded, z
 
 
-def render(settings: Settings, model, seed, n, truncation, resampling, zoom, *amounts):
+def render(settings: Settings, model, seed, n, truncation, resampling, zoom, amounts=()) -> str:
     n = int(min(max(n or 1, 1), MAX_CATS))
-    g, _, z = current_latents(settings, model, seed, truncation, *amounts, n=n)
+    g, _, z = current_latents(settings, model, seed, truncation, amounts, n=n)
     return to_png(upscale_grid(generate(g, z), g.config.img_size * int(zoom), resampling))
 
 
-def caption(settings: Settings, model, seed, n, truncation, *amounts) -> str:
+def caption(settings: Settings, model, seed, n, truncation, amounts=()) -> str:
     _, loaded = load_model(settings, model)
     moved = ", ".join(f"PC{i + 1} {a:+.1f}" for i, a in enumerate(amounts) if a)
     return (describe(model, loaded) + f"  \nseed {int(seed or 0)}, {int(n)} cats, truncation ψ={truncation:g}"
@@ -111,46 +114,44 @@ def build(settings: Settings) -> SampleControls:
         with gr.Column(scale=3):
             image = gr.Image(label="Cats", format="png", type="filepath", interactive=False, show_label=False,
                              buttons=["download"])
-            info = gr.Markdown()
+            info = gr.Markdown(label="Caption")  # Markdown labels are not shown; they name outputs in the API
         with gr.Column(scale=2):
             sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.1, label=f"PC{i + 1}")
                        for i in range(N_SLIDERS)]
             reset = gr.Button("Reset sliders")
     c = SampleControls(model, seed, n, truncation, resampling, zoom, sliders, image, info)
 
-    def draw(*values):
-        return render(settings, *values)
+    # The handlers' argument names are the API's parameter names (see README, "Use it from Python").
+    def slide(model, seed, n, truncation, resampling, zoom, **pcs):
+        return render(settings, model, seed, n, truncation, resampling, zoom, amounts_of(pcs))
 
-    def draw_and_caption(model, seed, n, truncation, resampling, zoom, *amounts):
-        return (render(settings, model, seed, n, truncation, resampling, zoom, *amounts),
-                caption(settings, model, seed, n, truncation, *amounts))
+    def sample(model, seed, n, truncation, resampling, zoom, **pcs):
+        amounts = amounts_of(pcs)
+        return (render(settings, model, seed, n, truncation, resampling, zoom, amounts),
+                caption(settings, model, seed, n, truncation, amounts))
 
-    def new_cats(model, n, truncation, resampling, zoom, *amounts):
+    def new_cats(model, n, truncation, resampling, zoom, **pcs):
         seed = secrets.randbelow(2**31)
-        return (seed, *draw_and_caption(model, seed, n, truncation, resampling, zoom, *amounts))
+        return (seed, *sample(model, seed, n, truncation, resampling, zoom, **pcs))
 
-    def switch_model(model, seed, n, truncation, resampling, zoom):
-        zeros = [0.0] * N_SLIDERS
-        return (*slider_updates(settings, model), *draw_and_caption(model, seed, n, truncation, resampling, zoom,
-                                                                      *zeros))
+    def select_model(model, seed, n, truncation, resampling, zoom):
+        return (*slider_updates(settings, model), *sample(model, seed, n, truncation, resampling, zoom))
 
-    def reset_sliders(model, seed, n, truncation, resampling, zoom):
-        return switch_model(model, seed, n, truncation, resampling, zoom)
-
-    grid_inputs = [model, seed, n, truncation, resampling, zoom]
+    grid = [model, seed, n, truncation, resampling, zoom]
     shown = [image, info]
-    new.click(new_cats, [model, n, truncation, resampling, zoom, *sliders], [seed, *shown], api_name="new_cats")
-    gr.on([seed.submit, n.release, truncation.release, resampling.change, zoom.release],
-          draw_and_caption, grid_inputs + sliders, shown, api_name="grid", trigger_mode="always_last")
-    model.change(switch_model, grid_inputs, [*sliders, *shown], api_name="model")
-    reset.click(reset_sliders, grid_inputs, [*sliders, *shown], api_name="reset")
-    for s in sliders:
-        # live: while dragging, only the image, and only the latest value (stale ones are dropped)
-        s.change(draw, grid_inputs + sliders, image, api_name="slide", show_progress="hidden",
-                 trigger_mode="always_last", concurrency_id="slide", concurrency_limit=2)
-        # settled: the same picture plus the caption naming the moved directions
-        s.release(draw_and_caption, grid_inputs + sliders, shown, api_name="slide_release", show_progress="hidden",
-                  trigger_mode="always_last", concurrency_id="slide", concurrency_limit=2)
+    pcs = c.pcs()
+    new.click(new_cats, [model, n, truncation, resampling, zoom], [seed, *shown], inputs_kwargs=pcs,
+              api_name="new_cats")
+    gr.on([seed.submit, n.release, truncation.release, resampling.change, zoom.release], sample, grid, shown,
+          inputs_kwargs=pcs, api_name="sample", trigger_mode="always_last")
+    # a new model (or "Reset sliders"): its directions label the sliders, which go back to 0
+    gr.on([model.change, reset.click], select_model, grid, [*sliders, *shown], api_name="select_model")
+    # live: while dragging, only the image, and only the latest value (stale ones are dropped)
+    gr.on([s.change for s in sliders], slide, grid, image, inputs_kwargs=pcs, api_name="slide",
+          show_progress="hidden", trigger_mode="always_last", concurrency_id="slide", concurrency_limit=2)
+    # settled: the same picture plus the caption naming the moved directions (the API has it as /sample)
+    gr.on([s.release for s in sliders], sample, grid, shown, inputs_kwargs=pcs, api_visibility="private",
+          show_progress="hidden", trigger_mode="always_last", concurrency_id="slide", concurrency_limit=2)
     return c
 
 

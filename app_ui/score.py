@@ -1,4 +1,5 @@
-"""Score tab: ask a judge whether an image is a cat; a Table-1-style batch; all judges side by side."""
+"""Score tab: ask a judge whether an image is a cat; a batch like Table 1 of the poster (the student
+study this project reproduces); all judges side by side."""
 from __future__ import annotations
 
 import functools
@@ -10,10 +11,11 @@ import torch
 
 from catgan import latent, quiz
 from catgan.judges import JUDGES, JudgeUnavailable, load_judge
+from catgan.images import to_pil
 from catgan.metrics import cat_rate
 
 from .common import Settings, generate, load_model, upload_image
-from .sample import SampleControls, current_latents
+from .sample import SampleControls, amounts_of, current_latents
 
 MAX_BATCH = 256
 
@@ -41,19 +43,18 @@ def judge_line(judge, notice) -> str:
     return f"Judge **{judge.name}**, weights: {judge.weights}" + (f"  \n⚠️ {notice}" if notice else "")
 
 
-def score_image(image, judge_name: str):
+def score_image(image, judge: str):
     if image is None:
         raise gr.Error("Upload an image first, or send the current sample from the Sample tab.")
-    judge, notice = get_judge(judge_name)
-    v = judge.score([image])[0]
+    scorer, notice = get_judge(judge)
+    v = scorer.score([image])[0]
     verdict = "**a cat** 🐱" if v.is_cat else ("**a big cat**, not a house cat" if v.is_big_cat else "**not a cat**")
-    text = f"P(cat) = **{v.p_cat:.3f}**: the judge says this is {verdict}.  \n" + judge_line(judge, notice)
+    text = f"P(cat) = **{v.p_cat:.3f}**: the judge says this is {verdict}.  \n" + judge_line(scorer, notice)
     return {label: p for label, p in v.top5}, text
 
 
-def send_sample(settings: Settings, model, seed, truncation, *amounts):
-    g, _, z = current_latents(settings, model, seed, truncation, *amounts)
-    from catgan.images import to_pil
+def send_sample(settings: Settings, model, seed, truncation, amounts=()):
+    g, _, z = current_latents(settings, model, seed, truncation, amounts)
     return to_pil(generate(g, z))[0]
 
 
@@ -61,28 +62,28 @@ _TABLES: dict[tuple, tuple] = {}
 _TABLES_LOCK = threading.Lock()
 
 
-def batch_table(settings: Settings, model, judge_name: str, n):
+def batch_table(settings: Settings, model, judge: str, n):
     n = int(n)
     if not 1 <= n <= MAX_BATCH:
         raise gr.Error(f"Batch size must be between 1 and {MAX_BATCH}.")
     key_model, loaded = load_model(settings, model)
-    judge, notice = get_judge(judge_name)
-    key = (key_model, judge.name, judge.weights, n, settings.real_source)
+    scorer, notice = get_judge(judge)
+    key = (key_model, scorer.name, scorer.weights, n, settings.real_source)
     with _TABLES_LOCK:  # cached: the same question always gets the same answer, computed once
         if key not in _TABLES:
             g = loaded.generator
-            rows = [_row(f"generated: {model}", judge.score(generate(g, latent.latents(g.config.z_dim, n, 0))))]
+            rows = [_row(f"generated: {model}", scorer.score(generate(g, latent.latents(g.config.z_dim, n, 0))))]
             if settings.real_source:
                 try:
                     photos = quiz.real_photos(settings.real_source, 64, settings.real_limit)
                 except quiz.QuizError as e:
                     raise gr.Error(str(e)) from None
                 pick = torch.randperm(len(photos), generator=torch.Generator().manual_seed(0))[:n]
-                rows.insert(0, _row("real photos", judge.score(photos[pick])))
+                rows.insert(0, _row("real photos", scorer.score(photos[pick])))
             _TABLES[key] = rows
         rows = _TABLES[key]
     note = (f"{n} generated images (seeds 0..{n - 1} of one batch) and {n} real photos, scored by "
-            if settings.real_source else f"{n} generated images scored by ") + judge_line(judge, notice)
+            if settings.real_source else f"{n} generated images scored by ") + judge_line(scorer, notice)
     if not settings.real_source:
         note += "  \nNo real-photo source is configured, so there is no real row. " + quiz.HOW_TO_ADD
     return rows, note
@@ -126,22 +127,25 @@ def build(settings: Settings, sample: SampleControls) -> None:
             go = gr.Button("Score", variant="primary")
         with gr.Column(scale=1):
             top5 = gr.Label(num_top_classes=5, label="Top-5")
-            verdict = gr.Markdown()
-    send.click(functools.partial(send_sample, settings), [sample.model, sample.seed, sample.truncation,
-                                                          *sample.sliders], image, api_name="send_sample")
+            verdict = gr.Markdown(label="Verdict")
+    def use_sample(model, seed, truncation, **pcs):  # its argument names are the API's parameter names
+        return send_sample(settings, model, seed, truncation, amounts_of(pcs))
+
+    send.click(use_sample, [sample.model, sample.seed, sample.truncation], image, inputs_kwargs=sample.pcs(),
+               api_name="send_sample")
     go.click(score_image, [image, judge], [top5, verdict], api_name="score", concurrency_id="judge",
              concurrency_limit=1)
     with gr.Accordion("Compare: the same image, every judge", open=False):
         cmp_go = gr.Button("Compare judges")
         cmp_table = gr.Dataframe(headers=["judge", "verdict", "P(cat)", "top-1", "weights"], interactive=False,
-                                 wrap=True)
+                                 wrap=True, label="Judges", show_label=False)
     cmp_go.click(compare, image, cmp_table, api_name="compare", concurrency_id="judge")
-    with gr.Accordion("Batch: generated vs real, like the study's Table 1", open=False):
+    with gr.Accordion("Batch: generated vs real, like Table 1 of the poster this project reproduces", open=False):
         with gr.Row():
             n = gr.Slider(8, MAX_BATCH, value=64, step=8, label="Images per row (N)")
             batch_go = gr.Button("Score a batch")
         table = gr.Dataframe(headers=["images", "n", "cat-rate", "95 % CI", "mean P(cat)", "big-cat rate"],
-                             interactive=False)
-        note = gr.Markdown()
+                             interactive=False, label="Cat-rates", show_label=False)
+        note = gr.Markdown(label="Note")
     batch_go.click(functools.partial(batch_table, settings), [sample.model, judge, n], [table, note],
                    api_name="batch", concurrency_id="judge")

@@ -41,7 +41,7 @@ def raw_slider(url: str, model: str, reps: int) -> list[float]:
     with httpx.Client(base_url=url, timeout=60) as h:
         for i in range(reps):
             sh = uuid.uuid4().hex
-            data = [model, 0, 1, 1.0, "nearest", 4, (i % 20) / 4 - 2.5, *SLIDERS[1:]]
+            data = [model, 0, 1, 1.0, "nearest", 4, (i % 20) / 4 - 2.5, *SLIDERS[1:]]  # the inputs, pc1..pc8 last
             t = time.perf_counter()
             h.post("gradio_api/queue/join", json={"data": data, "fn_index": fn, "session_hash": sh,
                                                   "event_data": None, "trigger_id": None})
@@ -68,19 +68,19 @@ def main() -> None:
     try:
         c = Client(url, analytics_enabled=False, verbose=False, download_files=str(tmp / "dl"))
         m = args.model
-        c.predict(m, 0, 1, 1.0, "nearest", 4, api_name="/model")  # load the model and its directions once
+        c.predict(m, 0, 1, 1.0, "nearest", 4, api_name="/select_model")  # load the model and its directions once
         i = iter(range(10**6))
         results = {
             "slider move, 1 cat 64x64 (gradio_client)": timed(lambda: c.predict(
-                m, 0, 1, 1.0, "nearest", 4, (next(i) % 20) / 4 - 2.5, *SLIDERS[1:], api_name="/slide"), args.reps),
+                m, 0, 1, 1.0, "nearest", 4, pc1=(next(i) % 20) / 4 - 2.5, api_name="/slide"), args.reps),
             "slider move, 1 cat 64x64 (raw queue protocol, as the browser)": raw_slider(url, m, args.reps),
-            "new 16-cat grid": timed(lambda: c.predict(m, 16, 1.0, "nearest", 3, *SLIDERS, api_name="/new_cats"),
+            "new 16-cat grid": timed(lambda: c.predict(m, 16, 1.0, "nearest", 3, api_name="/new_cats"),
                                      max(5, args.reps // 2)),
             "48-frame interpolation (MP4 + GIF + strip)": timed(lambda: c.predict(
-                "seed", next(i), 1, "slerp", 48, 24, "loop", "nearest", m, 0, 1.0, *SLIDERS,
-                api_name="/interpolate"), max(3, args.reps // 6)),
+                "seed", next(i), 1, "slerp", 48, 24, "loop", "nearest", m, 0, 1.0, api_name="/interpolate"),
+                max(3, args.reps // 6)),
         }
-        cat = c.predict(m, 0, 1.0, *SLIDERS, api_name="/send_sample")
+        cat = c.predict(m, 0, 1.0, api_name="/send_sample")
         c.predict(handle_file(cat), "efficientnet_lite0", api_name="/score")  # load the judge once
         results["one score (efficientnet_lite0, upload included)"] = timed(
             lambda: c.predict(handle_file(cat), "efficientnet_lite0", api_name="/score"), max(5, args.reps // 2))

@@ -9,6 +9,7 @@ be equal). Prints figures; never fails because a machine is slow.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sqlite3
 import tempfile
@@ -20,7 +21,6 @@ from pathlib import Path
 from _server import ROOT, AppServer, percentiles
 from gradio_client import Client
 
-SLIDERS = [0.0] * 8
 REAL = ROOT.parent / "shared" / "data" / "cat-faces-64.zip"
 
 
@@ -34,17 +34,16 @@ def user(url: str, folder: Path, model: str, until: float, think: float, grid: i
             stats["errors"].append(f"connect: {e}")
         return
     while time.time() < until:
-        for name, call in (("quiz_pair", lambda: c.predict(api_name="/quiz_pair")),
-                           ("quiz_answer", lambda: c.predict(api_name=rng.choice(["/quiz_left", "/quiz_right"]))),
-                           ("new_cats", lambda: c.predict(model, grid, 1.0, "nearest", 2, *SLIDERS,
-                                                          api_name="/new_cats"))):
+        for name, call in (("quiz_new", lambda: c.predict(api_name="/quiz_new")),
+                           ("quiz_answer", lambda: c.predict(rng.choice(["left", "right"]), api_name="/quiz_answer")),
+                           ("new_cats", lambda: c.predict(model, grid, 1.0, "nearest", 2, api_name="/new_cats"))):
             t = time.perf_counter()
             try:
                 call()
             except Exception as e:  # noqa: BLE001
                 with lock:
                     stats["errors"].append(f"{name}: {type(e).__name__}: {str(e)[:120]}")
-                if name == "quiz_pair":
+                if name == "quiz_new":
                     break  # no pair, no answer: start the loop again
                 continue
             with lock:
@@ -72,7 +71,7 @@ def main() -> None:
     lock = threading.Lock()
     try:
         Client(server.url, analytics_enabled=False, verbose=False, download_files=str(tmp / "warm")).predict(
-            api_name="/quiz_pair")  # decode the real photos once before the clock starts
+            api_name="/quiz_new")  # decode the real photos once before the clock starts
         until = time.time() + args.seconds
         threads = [threading.Thread(target=user, args=(server.url, tmp / f"u{i}", model, until, args.think, args.grid,
                                                        stats, lock, i)) for i in range(args.users)]
@@ -83,7 +82,7 @@ def main() -> None:
         time.sleep(1)
     finally:
         server.close()
-    with sqlite3.connect(db) as con:
+    with contextlib.closing(sqlite3.connect(db)) as con:
         stored = con.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
     everything = [x for xs in stats["latency"].values() for x in xs]
     print(f"{args.users} users for {args.seconds:.0f} s (think {args.think} s, {args.grid}-cat grids) "

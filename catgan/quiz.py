@@ -10,6 +10,7 @@ threads and processes can record at once.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -17,6 +18,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +139,8 @@ def _other(side: str) -> str:
 # ---------------------------------------------------------------- answers
 
 class QuizStore:
-    """Answers in SQLite (WAL). One connection per call: safe from any thread or process."""
+    """Answers in SQLite (WAL). One short-lived connection per call, always closed: safe from any
+    thread or process."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -148,43 +151,37 @@ class QuizStore:
                 id INTEGER PRIMARY KEY, at REAL NOT NULL, model TEXT NOT NULL, resolution INTEGER NOT NULL,
                 fooled INTEGER NOT NULL CHECK (fooled IN (0, 1)))""")
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit; explicit BEGIN below
-        db.execute("PRAGMA busy_timeout=30000")
-        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
-        return db
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode (transactions are explicit), closed on exit. (sqlite3's own
+        ``with connection:`` only commits; it never closes.)"""
+        with contextlib.closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+            yield db
 
     def record(self, model: str, resolution: int, fooled: bool) -> int:
         """Store one answer; ``fooled``: the person took the generated image for the real one."""
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")  # a failure before COMMIT is rolled back when the connection closes
             cur = db.execute("INSERT INTO answers (at, model, resolution, fooled) VALUES (?, ?, ?, ?)",
                              (time.time(), model, int(resolution), int(bool(fooled))))
             db.execute("COMMIT")
             return int(cur.lastrowid)
-        finally:
-            db.close()
 
     def count(self) -> int:
-        db = self._connect()
-        try:
+        with self._connect() as db:
             return int(db.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
-        finally:
-            db.close()
 
     def stats(self) -> dict:
         """Fooled rates (with 95 % Wilson intervals) overall, per model and per resolution."""
-        db = self._connect()
-        try:
+        with self._connect() as db:
             by_model = db.execute("SELECT model, COUNT(*), SUM(fooled) FROM answers GROUP BY model ORDER BY model")
             by_model = [_rate(model=m, n=n, fooled=f) for m, n, f in by_model.fetchall()]
             by_res = db.execute("SELECT resolution, COUNT(*), SUM(fooled) FROM answers GROUP BY resolution "
                                 "ORDER BY resolution").fetchall()
             by_res = [_rate(resolution=r, n=n, fooled=f) for r, n, f in by_res]
             n, fooled = db.execute("SELECT COUNT(*), COALESCE(SUM(fooled), 0) FROM answers").fetchone()
-        finally:
-            db.close()
         return {"total": _rate(n=n, fooled=fooled), "by_model": by_model, "by_resolution": by_res}
 
 

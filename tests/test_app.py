@@ -4,6 +4,7 @@ import io
 import json
 import os
 import re
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -18,10 +19,11 @@ gradio_client = pytest.importorskip("gradio_client")
 httpx = pytest.importorskip("httpx")
 
 import app  # noqa: E402
+from app_ui import sources  # noqa: E402
+from app_ui.sources import WeightSource  # noqa: E402
 from catgan.models import ModelConfig, build_generator  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
-SLIDERS = [0.0] * 8
 
 
 def tiny_weights(root):
@@ -32,16 +34,21 @@ def tiny_weights(root):
 
 
 class Served:
-    def __init__(self, tmp, **kw):
-        self.demo = app.queued(app.build_demo(**kw))
+    """The app really launched on a free local port (``with Served(...) as s``: closed at the end)."""
+
+    def __init__(self, tmp, **build_demo_kw):
+        self.tmp, self.quiz_db = tmp, build_demo_kw.get("quiz_db")
+        self.demo = app.queued(app.build_demo(**build_demo_kw))
         _, self.url, _ = self.demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_options())
-        self.tmp = tmp
 
-    def client(self, download=True):
+    def client(self):
         return gradio_client.Client(self.url, analytics_enabled=False, verbose=False,
-                                    download_files=str(self.tmp / "dl") if download else False)
+                                    download_files=str(self.tmp / "dl"))
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.demo.close()
 
 
@@ -53,9 +60,8 @@ def weights(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, weights, cats_zip):
     tmp = tmp_path_factory.mktemp("app")
-    s = Served(tmp, weights_root=weights, real_source=str(cats_zip), real_limit=200, quiz_db=tmp / "quiz.sqlite")
-    yield s
-    s.close()
+    with Served(tmp, weights_root=weights, real_source=str(cats_zip), real_limit=200, quiz_db=tmp / "quiz.sqlite") as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -67,63 +73,120 @@ def pixels(path):
     return Image.open(path).convert("RGB").tobytes()
 
 
+# ---------------------------------------------------------------- the app as a whole
+
+ENDPOINTS = {"/sample", "/new_cats", "/select_model", "/slide", "/interpolate", "/quiz_new", "/quiz_answer",
+             "/quiz_stats", "/send_sample", "/score", "/compare", "/batch"}
+
+
+def test_the_api_is_one_named_endpoint_per_action(client):
+    api = client.view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == ENDPOINTS and not api["unnamed_endpoints"]
+    names = {e: [p["parameter_name"] for p in d["parameters"]] for e, d in api["named_endpoints"].items()}
+    assert not [(e, n) for e, ns in names.items() for n in ns if n.startswith("param_")]
+    pcs = [f"pc{i}" for i in range(1, 9)]
+    assert names["/slide"] == names["/sample"] == ["model", "seed", "n", "truncation", "resampling", "zoom", *pcs]
+    assert names["/quiz_answer"] == ["side"] and names["/score"] == ["image", "judge"]
+
+
+def test_building_the_demo_leaves_global_state_alone(weights, tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(2, before))
+    try:
+        app.build_demo(weights, real_source="", quiz_db=tmp_path / "q.sqlite")
+        assert torch.get_num_threads() == max(2, before)
+    finally:
+        torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------- the weight sources (CATGAN_WEIGHTS)
+
+def test_weight_sources_setting(weights, tmp_path, monkeypatch):
+    root = tmp_path / "weights"
+    shutil.copytree(weights / "gan-32", root / "gan-32")
+    (root / "notes").mkdir()
+    (root / "resnet-animals").mkdir()  # weights/ also holds the judge: not a generator
+    (root / "resnet-animals" / "config.json").write_text(json.dumps({"depth": 20, "width": 64, "arch": "fast-resnet"}))
+    (root / "broken").mkdir()
+    (root / "broken" / "config.json").write_text("{not json")
+    monkeypatch.delenv(sources.ENV_WEIGHTS, raising=False)
+    assert sources.weight_sources(weights_root=root) == {"gan-32": WeightSource("gan-32", str(root / "gan-32"))}
+    monkeypatch.setenv(sources.ENV_WEIGHTS, " gan-32 = u/cats@v1 , gan-64=u/gan64,dcgan-64=weights/dcgan-64")
+    found = sources.weight_sources(weights_root=root)  # read at call time
+    assert found == {"gan-32": WeightSource("gan-32", "u/cats", "v1"), "gan-64": WeightSource("gan-64", "u/gan64"),
+                     "dcgan-64": WeightSource("dcgan-64", "weights/dcgan-64")}
+    assert found["gan-32"].where == "u/cats@v1" and found["gan-64"].where == "u/gan64"
+    assert sources.weight_sources("", weights_root=tmp_path / "nowhere") == {}
+    with pytest.raises(ValueError, match="CATGAN_WEIGHTS entry 'u/cats' should be NAME="):
+        sources.weight_sources("u/cats", weights_root=root)  # on the page: see test_no_weights_and_a_broken_...
+
+
+def test_an_offline_hub_source_falls_back_to_the_bundled_folder(weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))  # empty: nothing cached
+    source = WeightSource("gan-32", "u/my-cats", revision="v2")
+    with pytest.warns(UserWarning, match="offline mode.*bundled"):
+        loaded = sources.load_source(source, weights)
+    assert loaded.origin == "bundled" and loaded.location == str(weights / "gan-32") and "u/my-cats@v2" in loaded.notice
+
+
 # ---------------------------------------------------------------- Sample
 
 def test_sample_tab(client):
-    image, info = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, api_name="/grid")
+    image, info = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, api_name="/sample")
     assert "DCGAN at 64 px" in info and "seed 7" in info and "weights from" in info
     assert Image.open(image).size == (2 * 131, 2 * 131)  # 2x2 cats of 64 px with 1 px gutters, zoom 2
-    assert pixels(client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, api_name="/grid")[0]) == pixels(image)
-    seed, new_image, _ = client.predict("dcgan-64", 4, 1.0, "nearest", 2, *SLIDERS, api_name="/new_cats")
+    assert pixels(client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, api_name="/sample")[0]) == pixels(image)
+    seed, new_image, _ = client.predict("dcgan-64", 4, 1.0, "nearest", 2, api_name="/new_cats")
     assert isinstance(seed, int | float) and pixels(new_image) != pixels(image)
-    moved = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, 3.0, *SLIDERS[1:], api_name="/slide")
+    moved = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, pc1=3.0, api_name="/slide")
     assert pixels(moved) != pixels(image)
-    _, caption = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, 3.0, *SLIDERS[1:], api_name="/slide_release")
-    assert "moved along PC1 +3.0" in caption
-    *labels, reset_image, _ = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, api_name="/reset")
-    assert pixels(reset_image) == pixels(image)
+    moved_too, caption = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, pc1=3.0, api_name="/sample")
+    assert "moved along PC1 +3.0" in caption and pixels(moved_too) == pixels(moved)
+    *labels, reset_image, _ = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, api_name="/select_model")
+    assert pixels(reset_image) == pixels(image) and len(labels) == 8
     assert all(lab["value"] == 0 for lab in labels) and "% of variance" in labels[0]["label"]
-    smooth = client.predict("dcgan-64", 7, 4, 1.0, "bicubic", 2, api_name="/grid")[0]
+    smooth = client.predict("dcgan-64", 7, 4, 1.0, "bicubic", 2, api_name="/sample")[0]
     assert Image.open(smooth).size == Image.open(image).size and pixels(smooth) != pixels(image)
-    small = client.predict("gan-32", 0, 1, 0.5, "nearest", 4, api_name="/grid")
-    assert Image.open(small[0]).size == (4 * 34, 4 * 34) and "GAN at 32 px" in small[1]
+    small = client.predict("gan-32", 0, 1, 0.5, "nearest", 4, api_name="/sample")
+    assert Image.open(small[0]).size == (4 * 32, 4 * 32) and "GAN at 32 px" in small[1]  # one cat: no gutters
 
 
 def test_model_picker_refuses_paths_and_explains_missing_models(client):
-    with pytest.raises(AppError, match="Unknown model"):
-        client.predict("../../etc/passwd", 0, 1, 1.0, "nearest", 1, api_name="/grid")
+    for name in ("../../etc/passwd", "/etc", "nobody/catgan-dcgan-64@v1"):  # revisions only via CATGAN_WEIGHTS
+        with pytest.raises(AppError, match="Unknown model"):
+            client.predict(name, 0, 1, 1.0, "nearest", 1, api_name="/sample")
     with pytest.raises(AppError, match="Could not load the model"):
-        client.predict("nobody/catgan-unknown", 0, 1, 1.0, "nearest", 1, api_name="/grid")
+        client.predict("nobody/catgan-unknown", 0, 1, 1.0, "nearest", 1, api_name="/sample")
 
 
-def test_no_weights_gives_a_readable_error(tmp_path):
-    s = Served(tmp_path, weights_root=tmp_path / "empty", real_source="", quiz_db=tmp_path / "q.sqlite")
-    try:
+def test_no_weights_and_a_broken_setting_give_readable_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv(sources.ENV_WEIGHTS, "u/cats")
+    with Served(tmp_path, weights_root=tmp_path / "empty", real_source="", quiz_db=tmp_path / "q.sqlite") as s:
+        assert "CATGAN_WEIGHTS ignored: CATGAN_WEIGHTS entry 'u/cats'" in httpx.get(s.url + "config").text
         c = s.client()
         with pytest.raises(AppError, match="No trained weights found"):
-            c.predict(None, 4, 1.0, "nearest", 1, *SLIDERS, api_name="/new_cats")
+            c.predict(None, 4, 1.0, "nearest", 1, api_name="/new_cats")
         with pytest.raises(AppError, match="No real cat photos are configured"):
-            c.predict(api_name="/quiz_pair")
-    finally:
-        s.close()
+            c.predict(api_name="/quiz_new")
 
 
 # ---------------------------------------------------------------- Interpolate
 
 def test_interpolate_tab(client):
     mp4, gif, strip, files, info = client.predict("seed", 0, 1, "slerp", 6, 12, "ping-pong", "nearest",
-                                                  "dcgan-64", 0, 1.0, *SLIDERS, api_name="/interpolate")
+                                                  "dcgan-64", 0, 1.0, api_name="/interpolate")
     assert open(mp4, "rb").read()[4:8] == b"ftyp" and "10 frames (slerp, ping-pong)" in info
     g = Image.open(gif)
     assert g.n_frames == 10 and g.size == (256, 256)
     assert Image.open(strip).width > Image.open(strip).height
     assert sorted(os.path.basename(f) for f in files) == ["interpolation.gif", "interpolation.mp4"]
-    _, gif2, *_ = client.predict("current sample", 0, 1, "lerp", 3, 5, "loop", "bicubic", "gan-32", 5, 0.7,
-                                 2.0, *SLIDERS[1:], api_name="/interpolate")
-    assert Image.open(gif2).n_frames == 3
+    _, gif2, *_, info2 = client.predict("current sample", 0, 1, "lerp", 3, 5, "loop", "bicubic", "gan-32", 5, 0.7,
+                                        pc1=2.0, api_name="/interpolate")
+    assert Image.open(gif2).n_frames == 3 and "from the current sample" in info2
     with pytest.raises(AppError, match="greater than maximum"):
-        client.predict("seed", 0, 1, "slerp", 500, 12, "loop", "nearest", "dcgan-64", 0, 1.0, *SLIDERS,
-                       api_name="/interpolate")
+        client.predict("seed", 0, 1, "slerp", 500, 12, "loop", "nearest", "dcgan-64", 0, 1.0, api_name="/interpolate")
 
 
 # ---------------------------------------------------------------- Quiz
@@ -131,54 +194,51 @@ def test_interpolate_tab(client):
 def test_quiz_flow_score_streak_and_stats(server):
     c = server.client()
     with pytest.raises(AppError, match="New pair"):
-        c.predict(api_name="/quiz_left")
+        c.predict("left", api_name="/quiz_answer")
+    with pytest.raises(AppError, match="(?i)choices"):
+        c.predict("middle", api_name="/quiz_answer")
     right_answers = 0
-    for i in range(4):
-        left, right, prompt, *cleared = c.predict(api_name="/quiz_pair")
+    for i in range(3):
+        left, right, prompt, *cleared = c.predict(api_name="/quiz_new")
         assert Image.open(left).size == Image.open(right).size == (256, 256) and cleared == ["", "", ""]
-        cap_l, cap_r, reveal, mine, stats = c.predict(api_name="/quiz_left")
+        cap_l, cap_r, reveal, mine, stats = c.predict("left", api_name="/quiz_answer")
         real_is_left = "**left** cat is the real photo" in reveal
         right_answers += real_is_left
         assert ("Real photo" in cap_l) == real_is_left and ("Generated" in cap_r) == real_is_left
         assert re.search(r"generated by \*\*(dcgan-64|gan-32) \((DCGAN|GAN), (64|32) px\)", reveal)
         assert f"**{right_answers} / {i + 1}**" in mine and "People were fooled" in stats
         with pytest.raises(AppError, match="already answered"):
-            c.predict(api_name="/quiz_right")
+            c.predict("right", api_name="/quiz_answer")
     stats = c.predict(api_name="/quiz_stats")
     assert "| model " in stats and " px |" in stats
 
 
 def test_the_app_on_the_shipped_weights_offers_only_generators(tmp_path, cats_zip):
     """`python app.py` as a fresh clone runs it: weights/ also holds the resnet-animals judge, which
-    must never be drawn as a model (it once was, and the quiz failed)."""
-    s = Served(tmp_path, weights_root=Path(app.__file__).parent / "weights", real_source=str(cats_zip),
-               real_limit=50, quiz_db=tmp_path / "quiz.sqlite")
-    try:
+    must never be offered or drawn as a model (it once was, and the quiz failed)."""
+    with Served(tmp_path, weights_root=Path(app.__file__).parent / "weights", real_source=str(cats_zip),
+                real_limit=50, quiz_db=tmp_path / "quiz.sqlite") as s:
+        config = httpx.get(s.url + "config").json()
+        picker = next(c for c in config["components"] if c["props"].get("label", "").startswith("Model"))
+        assert sorted(name for _, name in picker["props"]["choices"]) == ["dcgan-32", "dcgan-64", "gan-32", "gan-64"]
         c = s.client()
-        drawn = set()
-        for _ in range(12):
-            c.predict(api_name="/quiz_pair")
-            reveal = c.predict(api_name="/quiz_left")[2]
-            drawn.add(re.search(r"generated by \*\*([\w-]+) \(", reveal).group(1))
-        assert drawn <= {"dcgan-64", "dcgan-32", "gan-64", "gan-32"} and drawn
-        for name, size in (("dcgan-64", 64), ("dcgan-32", 32), ("gan-64", 64), ("gan-32", 32)):
-            image, info = c.predict(name, 1, 1, 1.0, "nearest", 1, api_name="/grid")
-            assert Image.open(image).size[0] >= size and name in info
-    finally:
-        s.close()
+        for _ in range(3):
+            c.predict(api_name="/quiz_new")
+            reveal = c.predict("left", api_name="/quiz_answer")[2]
+            assert re.search(r"generated by \*\*(dcgan|gan)-(32|64) \(", reveal)
+        for name, size in (("dcgan-64", 64), ("gan-32", 32)):
+            image, info = c.predict(name, 1, 1, 1.0, "nearest", 1, api_name="/sample")
+            assert Image.open(image).size == (size, size) and name in info
 
 
-def test_quiz_stats_survive_a_restart(tmp_path, weights, cats_zip):
-    db = tmp_path / "quiz.sqlite"
-    for round_ in (1, 2):
-        s = Served(tmp_path, weights_root=weights, real_source=str(cats_zip), real_limit=50, quiz_db=db)
-        try:
-            c = s.client()
-            c.predict(api_name="/quiz_pair")
-            c.predict(api_name="/quiz_right")
-            assert f"{round_} answer{'s' if round_ > 1 else ''} in all" in c.predict(api_name="/quiz_stats")
-        finally:
-            s.close()
+def test_quiz_answers_outlive_the_app(server, tmp_path, weights, cats_zip):
+    """A second app on the same SQLite file (a restart, or a second worker) sees every answer."""
+    c = server.client()
+    c.predict(api_name="/quiz_new")
+    c.predict("right", api_name="/quiz_answer")
+    n = re.search(r"(\d+) answers? in all", c.predict(api_name="/quiz_stats")).group(1)
+    with Served(tmp_path, weights_root=weights, real_source=str(cats_zip), real_limit=50, quiz_db=server.quiz_db) as s:
+        assert f"{n} answer{'s' if n != '1' else ''} in all" in s.client().predict(api_name="/quiz_stats")
 
 
 def raw_call(url: str, api_name: str) -> str:
@@ -192,7 +252,7 @@ def test_quiz_payload_before_the_answer_reveals_nothing(server):
     shapes, sizes = set(), set()
     name = re.compile(r"[0-9a-f]{32}\.png")
     for _ in range(12):
-        text = raw_call(server.url, "quiz_pair")
+        text = raw_call(server.url, "quiz_new")
         data = json.loads(text.split("data:", 1)[1].strip())
         left, right = data[0], data[1]
         assert name.fullmatch(left["orig_name"]) and name.fullmatch(right["orig_name"])
@@ -229,7 +289,7 @@ def forged_png(width, height):
 
 
 def test_score_tab(client, tmp_path):
-    sample = client.predict("dcgan-64", 3, 1.0, *SLIDERS, api_name="/send_sample")
+    sample = client.predict("dcgan-64", 3, 1.0, api_name="/send_sample")
     assert Image.open(sample).size == (64, 64)
     label, text = client.predict(gradio_client.handle_file(sample), "efficientnet_lite0", api_name="/score")
     assert len(label["confidences"]) == 5 and "P(cat) = **" in text

@@ -29,18 +29,16 @@ def page(tmp_path_factory):
     fakes = write_zip(tmp / "synthetic-cats.zip",
                       {f"{i}.jpg": jpeg_bytes(im) for i, im in enumerate(synthetic_faces(40))})
     weights = Path(os.environ.get("CATGAN_BROWSER_WEIGHTS") or tiny_weights(tmp / "weights"))
-    server = Served(tmp, weights_root=weights, real_source=str(fakes), real_limit=40,
-                    quiz_db=tmp / "quiz.sqlite")
     for var in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):  # Chromium writes its profile there
         os.environ[var] = str(tmp / "home")
-    with sync_api.sync_playwright() as p:
+    with (Served(tmp, weights_root=weights, real_source=str(fakes), real_limit=40,
+                 quiz_db=tmp / "quiz.sqlite") as server, sync_api.sync_playwright() as p):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 1000})
         pg.set_default_timeout(30_000)
         pg.goto(server.url, wait_until="load")
         yield pg
         browser.close()
-    server.close()
 
 
 def shot(page, name):

@@ -1,4 +1,5 @@
 """catgan.quiz: fair pairs, the SQLite answer store, real-photo sources."""
+import contextlib
 import sqlite3
 import threading
 
@@ -24,8 +25,26 @@ def test_store_counts_rates_and_persists(tmp_path):
     assert {r["resolution"]: r["n"] for r in s["by_resolution"]} == {32: 1, 64: 4}
     lo, hi = s["total"]["ci95"]
     assert 0 < lo < 0.6 < hi < 1
-    with sqlite3.connect(db) as con:
+    with contextlib.closing(sqlite3.connect(db)) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_store_closes_every_connection(tmp_path, monkeypatch):
+    opened = []
+
+    def connect(*args, **kw):
+        opened.append(real_connect(*args, **kw))
+        return opened[-1]
+
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(quiz.sqlite3, "connect", connect)
+    store = quiz.QuizStore(tmp_path / "q.sqlite")
+    store.record("m", 64, True)
+    assert store.count() == 1 and store.stats()["total"]["n"] == 1
+    assert len(opened) == 4
+    for con in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            con.execute("SELECT 1")
 
 
 def test_store_loses_nothing_under_concurrent_writers(tmp_path):
