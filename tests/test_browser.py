@@ -5,6 +5,7 @@ ones). The quiz's "real" photos here are synthetic, so no real photo ever lands 
 Generators: tiny untrained ones, or the weights root in $CATGAN_BROWSER_WEIGHTS (e.g. weights/).
 """
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -59,6 +60,9 @@ def test_sample_tab_in_a_browser(page):
     page.mouse.up()  # a drag: .change while moving, .release at the end
     page.get_by_text("moved along PC").first.wait_for()
     page.get_by_role("button", name="New cats").click()
+    page.get_by_text(re.compile(r"seed [1-9]\d*, 16 cats")).wait_for()  # a fresh random seed: the new grid is in
+    page.wait_for_function("() => !document.body.innerText.includes('processing')"
+                           " && [...document.images].every(img => img.complete)")
     shot(page, "sample")
 
 
@@ -77,6 +81,11 @@ def test_quiz_tab_in_a_browser(page):
     page.get_by_role("button", name="The left one is real").click()
     page.get_by_text("cat is the real photo").wait_for()
     assert page.get_by_text("People were fooled").first.is_visible()
+    page.get_by_role("button", name="Next pair").click()
+    page.get_by_text("cat is the real photo").wait_for(state="detached")  # the new pair clears the reveal
+    page.locator("img[src*='/catgan/'][src$='.png']:visible").nth(1).click()  # clicking a photo answers too
+    page.get_by_text("cat is the real photo").wait_for()
+    assert page.get_by_text(re.compile(r"Your score: \d / 2,")).is_visible()
     shot(page, "quiz")
 
 
