@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import jpeg_bytes
 from PIL import Image
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -273,15 +274,9 @@ def test_quiz_payload_before_the_answer_reveals_nothing(server):
 
 # ---------------------------------------------------------------- Score
 
-def png_bytes(img, fmt="PNG", **kw):
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kw)
-    return buf.getvalue()
-
-
 def forged_png(width, height):
     """A tiny PNG whose header claims width x height."""
-    data = bytearray(png_bytes(Image.new("L", (1, 1))))
+    data = bytearray(jpeg_bytes(Image.new("L", (1, 1)), "PNG"))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     data[16:29] = ihdr
     data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
@@ -306,7 +301,7 @@ def test_score_tab(client, tmp_path):
 @pytest.mark.parametrize("name, content, message", [
     ("notes.png", b"just some text, not an image", "not an image"),
     ("empty.png", b"", "empty"),
-    ("truncated.png", png_bytes(Image.effect_noise((256, 256), 40))[:3000], "damaged or truncated"),
+    ("truncated.png", jpeg_bytes(Image.effect_noise((256, 256), 40), "PNG")[:3000], "damaged or truncated"),
     ("bomb.png", forged_png(20000, 20000), "decompression bomb"),
     ("huge.png", forged_png(5000, 5000), "limit is 4096x4096"),
 ])
