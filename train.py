@@ -8,18 +8,21 @@
 Flags map one-to-one onto catgan.models.ModelConfig and catgan.config.TrainConfig. A mistake ends
 as one `error: ...` line (CATGAN_DEBUG=1 shows the traceback).
 """
-import argparse
 import sys
 
 
 def train_main(argv: list[str]) -> int:
-    from catgan.cli import from_args
+    from catgan.checkpoint import check_run_folder, move_run_aside
+    from catgan.cli import ArgumentParser, from_args
     from catgan.config import TrainConfig, add_train_args, run_config_json
     from catgan.models import ModelConfig
 
-    parser = argparse.ArgumentParser(description="Train a GAN or DCGAN on cat photos.")
+    parser = ArgumentParser(prog="train.py", description="Train a GAN or DCGAN on cat photos.")
     add_train_args(parser)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a fresh run in an OUT that holds one; the old run is kept, renamed "
+                             "OUT.replaced-DATE-TIME (without --resume or --overwrite, such an OUT is refused)")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still go to metrics.jsonl)")
     parser.add_argument("--push-to-hub", metavar="USER/REPO", help="publish the exported generator to the Hub at the end")
@@ -34,6 +37,7 @@ def train_main(argv: list[str]) -> int:
         return 0
     if not train_cfg.data:
         parser.error("--data is required: a folder or .zip of cat photos")
+    check_run_folder(train_cfg.out, resume=args.resume, overwrite=args.overwrite)  # before any work
     if args.push_to_hub:  # fail now, not after hours of training
         from catgan.hub import HubError
         from catgan.publish import require_token
@@ -54,11 +58,16 @@ def train_main(argv: list[str]) -> int:
     try:
         images = load_images(train_cfg.data, model_cfg.img_size, limit=train_cfg.limit or None,
                              cache_dir=train_cfg.cache_dir or None, progress=progress)
-        say(images.report())
         trainer = Trainer(model_cfg, train_cfg, images.images, dist=dist, progress=progress)
         if args.resume:
             trainer.resume()
+        # every check has passed: from here on, report and write
+        say(images.report())
+        if args.resume:
             say(f"resumed from step {trainer.step}")
+        if args.overwrite and dist.is_main and (aside := move_run_aside(train_cfg.out)):
+            say(f"the old run in {train_cfg.out} was moved to {aside}")
+        distributed.wait_for_all()
         summary = trainer.fit()
         if dist.is_main:
             out = export_run(train_cfg.out, f"{train_cfg.out}/generator")
@@ -78,7 +87,9 @@ def train_main(argv: list[str]) -> int:
 
 
 def export_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="train.py export", description="Export a run's EMA generator.")
+    from catgan.cli import ArgumentParser
+
+    parser = ArgumentParser(prog="train.py export", description="Export a run's EMA generator.")
     parser.add_argument("run", help="run folder holding checkpoint.pt")
     parser.add_argument("out", help="weights folder to write (config.json, model.safetensors, README.md)")
     parser.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")

@@ -23,6 +23,13 @@ from typing import Callable
 MAX_MESSAGE = 400  # characters of an error message shown; user input inside it is never echoed unbounded
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (``error: ... (see PROG --help)``), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def field_comments(cls) -> dict[str, str]:
     """``{field: comment}`` for every ``name: type = default  # comment`` line of a dataclass body."""
     try:

@@ -26,9 +26,9 @@ class TrainConfig:
     beta1: float = 0.5  # Adam beta1 (0.5, as in DCGAN)
     beta2: float = 0.999  # Adam beta2
     loss: str = "bce"  # bce | hinge | rals (rals diverged with a BatchNorm D in our probe; see README)
-    real_label: float = 1.0  # <1: one-sided soft labels (the study used 0.9), bce only
+    real_label: float = 1.0  # <1: one-sided soft labels (the poster catgan reproduces used 0.9), bce only
     label_noise: float = 0.0  # fraction of D targets flipped, bce only
-    d_steps: int = 1  # D updates per step (the study's D/G balance)
+    d_steps: int = 1  # D updates per step (the poster's D/G balance)
     g_steps: int = 1  # G updates per step
     ema_decay: float = 0.999  # EMA of G's weights; the exported generator is the EMA one
     diffaug: str = ""  # DiffAugment policy, e.g. "color,translation"
@@ -56,8 +56,13 @@ class TrainConfig:
         for name in ("batch_size", "d_steps", "g_steps", "log_every", "sample_every", "ckpt_every", "grid_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
+        for name in ("epochs", "steps", "limit", "seed"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if self.epochs < 1 and self.steps < 1:
             raise ValueError("set --epochs or --steps to at least 1")
+        if min(self.lr_g, self.lr_d) <= 0 or not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError("--lr-g and --lr-d must be > 0, --beta1 and --beta2 in [0, 1)")
         if not 0 < self.real_label <= 1 or not 0 <= self.label_noise < 0.5:
             raise ValueError("--real-label must be in (0, 1] and --label-noise in [0, 0.5)")
         if not 0 <= self.ema_decay < 1:

@@ -26,8 +26,16 @@ from .fileio import atomic_write
 from .images import to_rgb
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
-CACHE_VERSION = 1  # bump when decoding/cropping changes
-MAX_PIXELS = 64_000_000  # refuse decompression bombs rather than eat the machine's memory
+CACHE_VERSION = 2  # bump when decoding/cropping changes
+# Hard limits, checked before anything is decompressed or decoded, so a hostile file (a zip member
+# that inflates to gigabytes, an image header that claims gigapixels) is skipped and counted
+# instead of eating the machine's memory. A 64 MP photo decodes to 192 MB (256 MB with alpha).
+MAX_FILE_BYTES = 64 * 2**20  # declared (uncompressed) size of one file
+MAX_PIXELS = 64_000_000  # width x height, read from the header before decoding
+
+
+class TooLarge(ValueError):
+    """A file over MAX_FILE_BYTES or MAX_PIXELS."""
 
 
 class DataError(ValueError):
@@ -41,6 +49,7 @@ class ImageSet:
     unreadable: list[str] = field(default_factory=list)  # names of files that failed to decode
     too_small: int = 0  # Crawford faces smaller than img_size
     from_cache: bool = False
+    too_large: list[str] = field(default_factory=list)  # names of files over MAX_FILE_BYTES / MAX_PIXELS
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -50,6 +59,8 @@ class ImageSet:
         msg += " (cached)" if self.from_cache else ""
         if self.unreadable:
             msg += f"; skipped {len(self.unreadable)} unreadable file(s), e.g. {self.unreadable[0]}"
+        if self.too_large:
+            msg += f"; skipped {len(self.too_large)} file(s) over the size limits, e.g. {self.too_large[0]}"
         if self.too_small:
             msg += f"; skipped {self.too_small} face(s) smaller than {self.images.shape[-1]}px"
         return msg
@@ -78,9 +89,10 @@ def load_images(source: str | os.PathLike, img_size: int, *, limit: int | None =
     if arr_path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
         images = torch.from_numpy(np.load(arr_path, allow_pickle=False))
-        return ImageSet(images, str(source), meta["unreadable"], meta["too_small"], from_cache=True)
+        return ImageSet(images, str(source), meta["unreadable"], meta["too_small"], from_cache=True,
+                        too_large=meta["too_large"])
 
-    out, unreadable, too_small = [], [], 0
+    out, unreadable, too_large, too_small = [], [], [], 0
     for name in tqdm(names, desc=f"decoding {Path(source).name}", unit="img", disable=not progress):
         try:
             img = decode_rgb(reader.read(name))
@@ -92,27 +104,36 @@ def load_images(source: str | os.PathLike, img_size: int, *, limit: int | None =
                     continue
             else:
                 img = square_resize(img, img_size)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, zipfile.BadZipFile):
+        except TooLarge:
+            too_large.append(name)
+            continue
+        except (OSError, ValueError, SyntaxError, EOFError, zipfile.BadZipFile):
             unreadable.append(name)
             continue
         out.append(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))
     if not out:
-        raise DataError(f"no readable images in {source} ({len(unreadable)} unreadable, {too_small} too small)")
+        raise DataError(f"no readable images in {source} ({len(unreadable)} unreadable, {len(too_large)} over the "
+                        f"size limits of {MAX_FILE_BYTES >> 20} MB / {MAX_PIXELS / 1e6:.0f} MP, {too_small} too small)")
     arr = np.stack(out)
     cache.mkdir(parents=True, exist_ok=True)
     atomic_write(arr_path, lambda f: np.save(f, arr, allow_pickle=False))
-    meta = {"source": str(source), "img_size": img_size, "n": len(arr), "unreadable": unreadable, "too_small": too_small}
+    meta = {"source": str(source), "img_size": img_size, "n": len(arr), "unreadable": unreadable,
+            "too_large": too_large, "too_small": too_small}
     atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=1).encode()))
-    return ImageSet(torch.from_numpy(arr), str(source), unreadable, too_small)
+    return ImageSet(torch.from_numpy(arr), str(source), unreadable, too_small, too_large=too_large)
 
 
 def decode_rgb(data: bytes) -> Image.Image:
-    """Bytes -> RGB PIL image: EXIF orientation applied; 16-bit, palette, alpha, CMYK handled."""
+    """Bytes -> RGB PIL image: EXIF orientation applied; 16-bit, palette, alpha, CMYK handled.
+    TooLarge, before decoding, for an image over MAX_PIXELS."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        img = Image.open(io.BytesIO(data))
+        try:
+            img = Image.open(io.BytesIO(data))  # reads the header only
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+            raise TooLarge(str(e)) from None
         if img.width * img.height > MAX_PIXELS:
-            raise ValueError(f"image too large ({img.width}x{img.height})")
+            raise TooLarge(f"image too large ({img.width}x{img.height})")
         img.seek(0)  # first frame of a GIF / animated WebP
         img.load()
     return to_rgb(ImageOps.exif_transpose(img))
@@ -150,8 +171,20 @@ class _Reader:
             raise DataError(f"no images ({', '.join(IMAGE_EXTS)}) found in {self.path}")
         return names
 
+    def size(self, name: str) -> int:
+        """The file's declared uncompressed size (a zip member's header, a file's stat)."""
+        return self.zip.getinfo(name).file_size if self.zip else (self.path / name).stat().st_size
+
     def read(self, name: str) -> bytes:
-        return self.zip.read(name) if self.zip else (self.path / name).read_bytes()
+        """The file's bytes; TooLarge, before reading, for a file over MAX_FILE_BYTES. A zip member
+        that inflates past its declared size fails its CRC check (BadZipFile) after that many bytes."""
+        if self.size(name) > MAX_FILE_BYTES:
+            raise TooLarge(f"{name}: over {MAX_FILE_BYTES >> 20} MB")
+        if self.zip:
+            with self.zip.open(name) as f:
+                return f.read(MAX_FILE_BYTES + 1)
+        with open(self.path / name, "rb") as f:
+            return f.read(MAX_FILE_BYTES + 1)
 
     def landmarks(self, name: str) -> np.ndarray | None:
         if name + ".cat" not in self._fileset:
@@ -167,7 +200,10 @@ class _Reader:
                     h.update(chunk)
         else:
             for name in self.files:
-                h.update(name.encode() + b"\0" + self.read(name))
+                h.update(name.encode() + b"\0")
+                with open(self.path / name, "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        h.update(chunk)
         return h.hexdigest()[:32]
 
 

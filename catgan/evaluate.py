@@ -11,7 +11,6 @@ re-running with the same weights and seed, say with another judge added, only co
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import sys
@@ -23,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import cli, metrics
+from .models import SIZES
 from .results import render_markdown
 from .fileio import atomic_write_text
 from .images import from_uint8, to_uint8
@@ -45,6 +45,17 @@ class EvalConfig:
     out: str = "results"  # folder for table1.md and table1.json
     device: str = "cpu"  # cpu, cuda, cuda:1, ...
     progress: bool = True  # progress bars
+
+    def __post_init__(self):
+        for name in ("n", "batch_size", "kid_subsets"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.real_limit is not None and self.real_limit < 2:
+            raise ValueError(f"--real-limit must be >= 2 (two halves), got {self.real_limit}")
+        if self.kid_subset_size < 2:
+            raise ValueError(f"--kid-subset-size must be >= 2, got {self.kid_subset_size}")
+        if self.img_size not in SIZES:
+            raise ValueError(f"--img-size must be one of {SIZES}, got {self.img_size}")
 
 
 class Evaluator:
@@ -177,11 +188,14 @@ def evaluate(cfg: EvalConfig) -> dict:
 
 def parse_args(argv: list[str] | None = None) -> tuple[EvalConfig, bool]:
     """CLI flags map one-to-one onto EvalConfig fields."""
-    parser = argparse.ArgumentParser(prog="python -m catgan.evaluate", description=__doc__.split("\n")[0])
+    parser = cli.ArgumentParser(prog="python -m catgan.evaluate", description=__doc__.split("\n")[0])
     cli.add_dataclass_args(parser, EvalConfig, title="evaluation")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     args = parser.parse_args(argv)
-    return cli.from_args(EvalConfig, args), args.dry_run
+    try:
+        return cli.from_args(EvalConfig, args), args.dry_run
+    except ValueError as e:
+        parser.error(str(e))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: 
     has a row for ``out_dir``) the model card carries the measured metrics."""
     run_dir = Path(run_dir)
     metrics = _metrics_row(results, Path(out_dir)) if results else None
-    state = load_checkpoint(run_dir)
+    state = load_checkpoint(run_dir, required=("ema", "model_config", "train_config", "step"))
     generator = build_generator(ModelConfig(**state["model_config"]))
     generator.load_state_dict(state["ema"])
     summary_path = run_dir / "summary.json"

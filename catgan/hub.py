@@ -4,7 +4,7 @@
 A weights folder is the same on disk and on the Hub (config.json, model.safetensors, README.md,
 samples.png, evolution.gif), so one loader serves both. Only config.json and model.safetensors are
 ever downloaded to load a model: nothing downloaded is unpickled. The environment (HF_HUB_OFFLINE,
-HF_ENDPOINT, HF_HUB_CACHE, HF_TOKEN, CATGAN_WEIGHTS) is read when a function runs, never at import.
+HF_ENDPOINT, HF_HUB_CACHE, HF_TOKEN) is read when a function runs, never at import.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from .weights import CONFIG_NAME, WEIGHTS_NAME, read_config
 log = logging.getLogger(__name__)
 
 BUNDLED = Path(__file__).resolve().parents[1] / "weights"  # weights/<arch>-<size>, shipped with the app
-ENV_WEIGHTS = "CATGAN_WEIGHTS"
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -35,13 +34,6 @@ class Loaded:
     origin: str  # "local" | "hub" | "cache" | "bundled"
     location: str  # the folder, or "repo_id[@revision]"
     notice: str | None = None  # for the user when a fallback was taken
-
-
-@dataclass(frozen=True)
-class WeightSource:
-    name: str  # "<arch>-<size>", also the bundled fallback's folder name
-    source: str  # a local weights folder or a Hub repo id
-    revision: str | None = None
 
 
 # ---------------------------------------------------------------- loading
@@ -166,29 +158,3 @@ def is_offline() -> bool:
 
 def env_value(key: str) -> str | None:
     return os.environ.get(key) or None
-
-
-# ---------------------------------------------------------------- the app's weight sources
-
-def weight_sources(spec: str | None = None, *, weights_root: str | os.PathLike | None = None
-                   ) -> dict[str, WeightSource]:
-    """The app's models, by name: every weights folder under ``weights_root``, then the entries of
-    ``spec`` (default: $CATGAN_WEIGHTS, read now) on top. ``spec`` is a comma-separated list of
-    NAME=FOLDER or NAME=USER/REPO[@REVISION], e.g. "dcgan-64=user/catgan-dcgan-64,gan-32=weights/gan-32"."""
-    root = Path(weights_root or BUNDLED)
-    out = {p.name: WeightSource(p.name, str(p)) for p in sorted(root.iterdir()) if is_generator_folder(p)
-           } if root.is_dir() else {}
-    spec = os.environ.get(ENV_WEIGHTS, "") if spec is None else spec
-    for item in filter(None, (s.strip() for s in spec.split(","))):
-        name, sep, source = (s.strip() for s in item.partition("="))
-        if not (sep and name and source):
-            raise ValueError(f"{ENV_WEIGHTS} entry {item!r} should be NAME=FOLDER or NAME=USER/REPO[@REVISION]")
-        revision = None
-        if "@" in source and not os.path.exists(source):
-            source, _, revision = source.rpartition("@")
-        out[name] = WeightSource(name, source, revision or None)
-    return out
-
-
-def load_source(source: WeightSource, *, weights_root: str | os.PathLike | None = None, device="cpu") -> Loaded:
-    return load(source.source, revision=source.revision, name=source.name, weights_root=weights_root, device=device)

@@ -12,7 +12,7 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor, *, real_label: flo
            label_noise: float = 0.0) -> torch.Tensor:
     """Discriminator loss.
 
-    ``real_label`` < 1 gives one-sided soft labels (the study used 0.9); ``label_noise`` flips
+    ``real_label`` < 1 gives one-sided soft labels (the poster catgan reproduces used 0.9); ``label_noise`` flips
     that fraction of D's targets at random (the "noisy labels" trick). Both act on ``bce`` only.
     """
     real, fake = real.float(), fake.float()

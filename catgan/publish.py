@@ -8,7 +8,6 @@ folder twice makes no commit. Locally only a temporary staging folder is written
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -18,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cli import run
+from .cli import ArgumentParser, run
 from .hub import REPO_ID, HubError, env_value, is_offline, load_folder
 from .weights import CONFIG_NAME, WEIGHTS_NAME
 
@@ -153,7 +152,7 @@ def _scrub(text: str, token: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m catgan.publish", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m catgan.publish", description=__doc__.splitlines()[0])
     parser.add_argument("weights", help="weights folder (config.json, model.safetensors, ...)")
     parser.add_argument("repo_id", help="USER/REPO on the Hub (created if missing)")
     parser.add_argument("--private", action="store_true",

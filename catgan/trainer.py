@@ -171,7 +171,8 @@ class Trainer:
 
     def resume(self) -> None:
         """Continue from ``out/checkpoint.pt``; metrics logged after it (by a killed run) are dropped."""
-        self.load_state_dict(load_checkpoint(self.out / CHECKPOINT_NAME, map_location=self.device))
+        self.load_state_dict(load_checkpoint(self.out / CHECKPOINT_NAME, map_location=self.device, required=(
+            "step", "G", "D", "ema", "opt_g", "opt_d", "scaler_g", "scaler_d", "rng", "model_config")))
         if self.is_main:
             drop_log_rows_after(self.out / METRICS_NAME, "step", self.step)
 
@@ -179,10 +180,16 @@ class Trainer:
         bad = [n for n, p in self.G.named_parameters() if not torch.isfinite(p).all()]
         bad += [n for n, p in self.D.named_parameters() if not torch.isfinite(p).all()]
         if bad:
-            raise NonFiniteLossError(f"weights became non-finite at step {self.step} ({bad[0]}); "
-                                     f"{self.out / CHECKPOINT_NAME} keeps the last good state")
+            raise NonFiniteLossError(f"weights became non-finite at step {self.step} ({bad[0]}); {self._kept()}")
         if self.is_main:
             save_checkpoint(self.state_dict(), self.out / CHECKPOINT_NAME)
+
+    def _kept(self) -> str:
+        """What a stopped run leaves behind, truthfully."""
+        ckpt = self.out / CHECKPOINT_NAME
+        if ckpt.is_file():
+            return f"{ckpt} keeps the last good state"
+        return "no checkpoint was written yet (lower --ckpt-every to keep one sooner)"
 
     def check_ranks(self) -> dict:
         """Multi-process runs: are G, D and EMA G identical on every rank, and did the ranks
@@ -235,8 +242,7 @@ class Trainer:
                     if not (math.isfinite(loss_d) and math.isfinite(loss_g)):
                         raise NonFiniteLossError(
                             f"loss became non-finite at step {self.step} (loss_d={loss_d}, loss_g={loss_g}); "
-                            f"stopped. {self.out / CHECKPOINT_NAME} keeps the last good state. "
-                            "Try --precision fp32 or lower learning rates.")
+                            f"stopped. {self._kept()}. Try --precision fp32 or lower learning rates.")
                     now = time.perf_counter()
                     ips = steps_since * imgs_per_step / (now - t_last)
                     t_last, steps_since = now, 0

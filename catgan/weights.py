@@ -32,6 +32,8 @@ def save_folder(out: str | os.PathLike, model: nn.Module, config, *, card: str, 
     from safetensors.torch import save_file
 
     out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / WEIGHTS_NAME).is_file())):
+        raise ValueError(f"{out} exists and is not a weights folder; refusing to replace it (pick another path)")
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

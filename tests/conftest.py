@@ -79,13 +79,3 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Each test session gets its own dataset cache, never the user's ~/.cache."""
     monkeypatch.setenv("CATGAN_CACHE", str(tmp_path_factory.getbasetemp() / "catgan-cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-
-@pytest.fixture(autouse=True)
-def _restore_torch_threads():
-    """The app pins torch to one thread (good for a busy server); don't let that leak into other tests."""
-    import torch
-
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)

@@ -109,9 +109,8 @@ def test_no_network_falls_back_to_cache_then_bundled(tmp_path, hf_cache, monkeyp
 def test_offline_fallback_to_bundled_weights(tmp_path, hf_cache):
     bundled = tiny(seed=3)
     bundled.save_pretrained(tmp_path / "weights" / "dcgan-32", config=bundled.config)
-    source = hub.WeightSource("dcgan-32", "u/my-cats", revision="v2")
     with pytest.warns(UserWarning, match="offline mode.*bundled"):
-        loaded = hub.load_source(source, weights_root=tmp_path / "weights")
+        loaded = hub.load("u/my-cats", revision="v2", name="dcgan-32", weights_root=tmp_path / "weights")
     assert loaded.origin == "bundled" and loaded.location == str(tmp_path / "weights" / "dcgan-32")
     assert "u/my-cats@v2" in loaded.notice and same_output(bundled, loaded.generator)
     with pytest.raises(hub.HubError, match="cannot load u/my-cats.*not in the Hugging Face cache") as err:
@@ -129,32 +128,6 @@ def test_tampered_cached_file_fails_strictly(tmp_path, hf_cache):
     g.save_pretrained(tmp_path / "weights" / "dcgan-32", config=g.config)
     with pytest.raises(ValueError, match="not a readable safetensors"):
         hub.load("u/catgan-dcgan-32", weights_root=tmp_path / "weights")
-
-
-def test_weight_sources_setting(tmp_path, monkeypatch):
-    g = tiny()
-    g.save_pretrained(tmp_path / "weights" / "dcgan-32", config=g.config)
-    (tmp_path / "weights" / "notes").mkdir()
-    judge = tmp_path / "weights" / "resnet-animals"  # weights/ also holds the judge: not a generator
-    judge.mkdir()
-    (judge / "config.json").write_text(json.dumps({"depth": 20, "width": 64, "arch": "fast-resnet"}))
-    (tmp_path / "weights" / "broken").mkdir()
-    (tmp_path / "weights" / "broken" / "config.json").write_text("{not json")
-    monkeypatch.delenv(hub.ENV_WEIGHTS, raising=False)
-    assert hub.weight_sources(weights_root=tmp_path / "weights") == {
-        "dcgan-32": hub.WeightSource("dcgan-32", str(tmp_path / "weights" / "dcgan-32"))}
-    monkeypatch.setenv(hub.ENV_WEIGHTS, " dcgan-32 = u/cats@v1 , gan-64=u/gan64,dcgan-64=weights/dcgan-64")
-    assert hub.weight_sources(weights_root=tmp_path / "weights") == {  # read at call time
-        "dcgan-32": hub.WeightSource("dcgan-32", "u/cats", "v1"),
-        "gan-64": hub.WeightSource("gan-64", "u/gan64"),
-        "dcgan-64": hub.WeightSource("dcgan-64", "weights/dcgan-64")}
-    assert hub.weight_sources("", weights_root=tmp_path / "nowhere") == {}
-    with pytest.raises(ValueError, match="CATGAN_WEIGHTS entry 'u/cats' should be NAME="):
-        hub.weight_sources("u/cats")
-
-
-def test_the_shipped_weights_root_offers_the_four_generators_and_not_the_judge():
-    assert sorted(hub.weight_sources("")) == ["dcgan-32", "dcgan-64", "gan-32", "gan-64"]
 
 
 # ------------------------------------------------------------------ a local stand-in for the Hub
