@@ -1,0 +1,55 @@
+"""catgan.cam: Grad-CAM maps of the judges look at the cat."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from catgan.cam import grad_cam, judge_map, overlay
+from catgan.judges import load_judge
+
+
+@pytest.fixture(scope="module")
+def chelsea():
+    skimage = pytest.importorskip("skimage")
+    return Image.fromarray(skimage.data.chelsea())  # 451 x 300, a tabby's face filling most of the frame
+
+
+def cat_region(shape) -> np.ndarray:
+    """chelsea's cat: eyes, nose, muzzle and forehead, rows 30-290 and columns 80-350 (drawn by eye);
+    the background is the rest: the sofa at the left and right edges."""
+    mask = np.zeros(shape, bool)
+    mask[30:290, 80:350] = True
+    return mask
+
+
+def test_the_imagenet_judges_map_is_on_the_cat(chelsea):
+    judge = load_judge("efficientnet_lite0", fallback=False)
+    m = judge_map(judge, chelsea)
+    assert m.heat.shape == (300, 451) and m.heat.min() >= 0 and m.heat.max() == pytest.approx(1, abs=0.01)
+    assert m.label in ("tabby", "tiger cat", "Egyptian cat")
+    cat = cat_region(m.heat.shape)
+    on_cat, on_background = m.heat[cat].sum(), m.heat[~cat].sum()
+    assert on_cat > 3 * on_background, (on_cat, on_background)
+    assert on_cat / cat.sum() > 2 * on_background / (~cat).sum()  # denser too, not only a bigger region
+
+
+def test_maps_follow_the_evidence():
+    """A toy net whose class-1 logit is the brightness of the top-left quarter: its map lies there."""
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                              torch.nn.Flatten())
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].bias.zero_()
+        net[0].weight[1] = 1.0
+    x = torch.zeros(1, 3, 8, 8)
+    x[..., :4, :4] = 1.0
+    cam, index, _ = grad_cam(net, x, class_index=1)
+    assert index == 1 and cam[:4, :4].min() > 0.9 and cam[4:, 4:].max() < 0.1
+
+
+def test_overlay_keeps_the_size(chelsea):
+    heat = np.zeros((300, 451), np.float32)
+    heat[100:200, 100:200] = 1
+    out = overlay(chelsea, heat)
+    assert out.size == chelsea.size and out.mode == "RGB"
+    assert np.asarray(out)[150, 150, 0] > np.asarray(out)[10, 10, 0]  # hot is red
