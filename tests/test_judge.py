@@ -1,25 +1,59 @@
-"""Judges: cat / not-cat on real photos, mixed inputs, resnet50 loading + offline fallback, resnet-animals."""
+"""Judges: cat / not-cat on real photos, every input form, preprocessing against torchvision, loading and
+the offline fallback; resnet-animals: its weights folder, training, resume, EMA, ship and the command line.
+
+Training runs are tiny (width 8, 24-56 images, a few steps), so the file takes seconds, not minutes."""
 import io
 import json
+import runpy
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torchvision.transforms.v2 import functional as TF
 
-from catgan.judge import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_judge, main
+from catgan.checkpoint import load_checkpoint
+from catgan.ema import EMA
+from catgan.judges import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_judge
+from catgan.judges import train_animals
+from catgan.judges.__main__ import main
 from catgan.judges.animals import (ANIMALS, NOT_ANIMALS, OTHER, AnimalNetConfig, CifarResNet, FastResNet, load_cifar,
-                                   resnet_animals, save_folder)
-from catgan.judges.train_animals import _cutout
-from conftest import CIFAR, jpeg_bytes, write_zip
+                                   resnet_animals)
+from catgan.judges.base import Judge, Preprocess
+from catgan.judges.imagenet import BIG_CAT_CLASSES, CAT_CLASSES, imagenet_labels
+from catgan.judges.train_animals import AnimalTrainConfig, _cutout, train
+from catgan.weights import save_folder
+from conftest import CIFAR, ROOT, jpeg_bytes, write_zip
 
 skimage_data = pytest.importorskip("skimage.data")
+
+SHIPPED = ROOT / "weights" / "resnet-animals"
+# CIFAR-10's channel statistics, as published: what the resnet-animals nets expect after [0, 1] scaling
+CIFAR_MEAN, CIFAR_STD = [0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]
+TINY = ["--depth", "8", "--width", "8", "--batch-size", "8"]
 
 
 @pytest.fixture(scope="module")
 def photos():
     return Image.fromarray(skimage_data.chelsea()), Image.fromarray(skimage_data.coffee())
+
+
+def synthetic_cifar(per_class: int, seed: int, classes=ANIMALS + NOT_ANIMALS) -> dict[str, bytes]:
+    """Random 32x32 PNGs in the cifar10.zip layout (lossless, so every load gives the same tensors)."""
+    rng = np.random.default_rng(seed)
+    return {f"{split}/{cls}/{i:04d}.png": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)), "PNG")
+            for split in ("train", "test") for cls in classes for i in range(per_class)}
+
+
+@pytest.fixture(scope="module")
+def animals_zip(tmp_path_factory) -> Path:
+    """5 images per class and split, vehicles included; --limit-per-class 4 gives 24 animals: 3 steps of 8."""
+    return write_zip(tmp_path_factory.mktemp("cifar") / "cifar10.zip", synthetic_cifar(5, seed=1))
 
 
 _loaded = {}
@@ -39,6 +73,8 @@ def get_judge(name):
     return _loaded[name]
 
 
+# ---- every judge on real photos ------------------------------------------------------------------
+
 @pytest.mark.parametrize("name", list(JUDGES))
 def test_chelsea_is_cat_coffee_is_not(name, photos):
     judge = get_judge(name)
@@ -51,60 +87,90 @@ def test_chelsea_is_cat_coffee_is_not(name, photos):
     assert len(cat.top5) == 5 and [p for _, p in cat.top5] == sorted((p for _, p in cat.top5), reverse=True)
 
 
-def test_mixed_sizes_and_modes(photos):
-    judge = get_judge("efficientnet_lite0")
+# ---- inputs and preprocessing --------------------------------------------------------------------
+
+def test_every_input_form_gives_the_same_answer(photos):
+    """PIL images of any mode and size, uint8 and [-1, 1] tensors, batches: the shipped resnet-animals
+    (32 px, fast) calls every cat form a cat, and equal pixels give equal probabilities."""
+    judge = resnet_animals(SHIPPED)
     cat, coffee = photos
-    cat_t = torch.from_numpy(np.array(cat.resize((96, 64)))).permute(2, 0, 1).float() / 127.5 - 1
+    small = np.array(cat.resize((96, 64)))
+    cat_uint8 = torch.from_numpy(small).permute(2, 0, 1)  # (3, 64, 96)
+    cat_float = cat_uint8.float() / 127.5 - 1
     images = [
         cat,  # 451x300 RGB
         cat.convert("L"),  # greyscale
-        cat.convert("RGBA"),  # alpha
+        cat.convert("RGBA"),  # opaque alpha
         cat.convert("P"),  # palette
         Image.open(io.BytesIO(jpeg_bytes(cat.resize((120, 80))))),  # decoded JPEG, small
-        cat_t,  # [-1, 1] tensor, non-square
+        Image.fromarray(small),  # the same pixels as the two tensors
+        cat_uint8,
+        cat_float,
         coffee.resize((64, 64)),  # tiny
         coffee.convert("CMYK"),
     ]
     verdicts = judge.score(images, batch_size=3)
-    assert [v.is_cat for v in verdicts] == [True] * 6 + [False] * 2, [v.top5[0] for v in verdicts]
-    # batching doesn't change results: the same image alone gives the same probabilities
-    alone = judge.score([images[5]])[0]
-    assert alone.p_cat == pytest.approx(verdicts[5].p_cat, abs=1e-5)
-    # a (N, 3, H, W) batch tensor in [-1, 1] is accepted as is
-    batch = judge.score(torch.stack([cat_t, cat_t]))
-    assert len(batch) == 2 and batch[0].p_cat == pytest.approx(alone.p_cat, abs=1e-5)
+    assert [v.is_cat for v in verdicts] == [True] * 8 + [False] * 2, [v.top5[0] for v in verdicts]
+    p = [v.p_cat for v in verdicts]
+    assert p[2] == p[0]  # opaque alpha changes nothing
+    assert p[5] == pytest.approx(p[6], abs=1e-6) and p[6] == pytest.approx(p[7], abs=1e-6)
+    assert judge.score([images[7]])[0].p_cat == pytest.approx(p[7], abs=1e-6)  # batching changes nothing
+    batch = judge.score(torch.stack([cat_float, cat_float]))  # an (N, 3, H, W) batch tensor
+    assert [v.p_cat for v in batch] == pytest.approx([p[7]] * 2, abs=1e-6)
+    clear = Image.new("RGBA", (40, 40), (0, 0, 0, 0))  # transparent black is white, not black
+    assert judge.probs([clear]).tolist() == judge.probs([Image.new("RGB", (40, 40), "white")]).tolist()
     with pytest.raises(TypeError, match="PIL images"):
         judge.score(["cat.jpg"])
+    with pytest.raises(ValueError, match="1, 3 or 4 channels"):
+        judge.score([torch.zeros(2, 8, 8)])
+
+
+def test_preprocessing_matches_torchvision():
+    """Short side to `resize` (bilinear, antialiased), centre crop, normalise: torchvision's
+    Resize + CenterCrop + Normalize, on an image whose resized size is a whole number."""
+    prep = Preprocess(resize=232, crop=224, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    judge = Judge("identity", nn.Identity(), ["x"], cat_classes=[0], preprocess=prep, weights="")
+    x01 = torch.rand(2, 3, 300, 450, generator=torch.Generator().manual_seed(0))
+    expected = TF.normalize(TF.center_crop(TF.resize(x01, [232], antialias=True), [224]), prep.mean, prep.std)
+    assert torch.allclose(judge._prepare(x01 * 2 - 1), expected, atol=1e-5)
+    assert torch.allclose(judge._prepare(list(x01 * 2 - 1)), expected, atol=1e-5)  # a list: one at a time
 
 
 def test_big_cats_are_reported_but_not_counted():
-    judge = get_judge("efficientnet_lite0")
+    prep = Preprocess(resize=224, crop=224, mean=(0.5,) * 3, std=(0.5,) * 3)
+    judge = Judge("imagenet", nn.Identity(), imagenet_labels(), cat_classes=CAT_CLASSES,
+                  big_cat_classes=BIG_CAT_CLASSES, preprocess=prep, weights="")
     probs = torch.zeros(2, 1000)
     probs[0, 291], probs[0, 281] = 0.6, 0.4  # lion first, tabby second
     probs[1, 285] = 1.0  # Egyptian cat
     lion, egyptian = judge.verdicts(probs)
     assert lion.top5[0][0] == "lion" and not lion.is_cat and lion.is_big_cat
     assert lion.p_cat == pytest.approx(0.4) and lion.p_big_cat == pytest.approx(0.6)
-    assert egyptian.is_cat and not egyptian.is_big_cat and egyptian.p_big_cat == 0
+    assert egyptian.top5[0][0] == "Egyptian cat" and egyptian.is_cat and not egyptian.is_big_cat
+    assert egyptian.p_big_cat == 0
 
+
+# ---- ImageNet judges: loading and fallback -------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def resnet50_file(tmp_path_factory):
-    """A ResNet-50 state dict written by the test (random weights: only the loading path is tested)."""
-    from safetensors.torch import save_file
+    """A ResNet-50 state dict written by the test (random weights, fp16 to keep it small)."""
     from torchvision.models import resnet50
     path = tmp_path_factory.mktemp("resnet50") / "resnet50.safetensors"
-    save_file(resnet50(weights=None).state_dict(), path)
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in resnet50(weights=None).state_dict().items()},
+              path)
     return path
 
 
-def test_resnet50_loads_from_a_weights_file(resnet50_file, monkeypatch, photos):
+def test_resnet50_loads_its_weights_from_a_file_or_the_environment(resnet50_file, monkeypatch):
+    saved = load_file(resnet50_file)
     judge = load_judge("resnet50", weights=resnet50_file)
     assert judge.name == "resnet50" and judge.weights == str(resnet50_file)
-    assert judge.preprocess.resize == 232 and len(judge.labels) == 1000
+    assert judge.preprocess.resize == 232 and judge.preprocess.crop == 224 and len(judge.labels) == 1000
+    assert all(torch.equal(v, saved[k].to(v.dtype)) for k, v in judge.model.state_dict().items())
     monkeypatch.setenv("CATGAN_RESNET50", str(resnet50_file))  # read at call time
-    verdict = load_judge("resnet50").score([photos[0]])[0]
-    assert verdict.judge == "resnet50" and sum(p for _, p in verdict.top5) <= 1 + 1e-6
+    from_env = load_judge("resnet50", fallback=False)
+    assert from_env.weights == str(resnet50_file) and torch.equal(from_env.model.fc.weight, judge.model.fc.weight)
 
 
 def test_resnet50_rejects_a_wrong_file(tmp_path):
@@ -115,18 +181,26 @@ def test_resnet50_rejects_a_wrong_file(tmp_path):
         load_judge("resnet50", weights=path)
 
 
-def test_resnet50_offline_falls_back_with_a_notice(tmp_path, monkeypatch):
+@pytest.fixture
+def stand_in(monkeypatch):
+    """The offline judge replaced by a cheap stand-in: only the hand-over is under test."""
+    judge = Judge("efficientnet_lite0", nn.Identity(), ["x"], cat_classes=[0],
+                  preprocess=Preprocess(8, 8, (0.5,) * 3, (0.5,) * 3), weights="stand-in")
+    monkeypatch.setitem(JUDGES, "efficientnet_lite0", lambda weights=None: judge)
+    return judge
+
+
+def test_resnet50_offline_falls_back_with_a_notice(tmp_path, monkeypatch, stand_in):
     monkeypatch.delenv("CATGAN_RESNET50", raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # empty torchvision cache
     monkeypatch.setenv("CATGAN_OFFLINE", "1")
     with pytest.warns(JudgeFallbackWarning, match="resnet50.*unavailable.*using 'efficientnet_lite0'"):
-        judge = load_judge("resnet50")
-    assert judge.name == "efficientnet_lite0"
+        assert load_judge("resnet50") is stand_in
     with pytest.raises(JudgeUnavailable, match="CATGAN_OFFLINE"):
         load_judge("resnet50", fallback=False)
 
 
-def test_resnet50_download_failure_falls_back(tmp_path, monkeypatch):
+def test_resnet50_download_failure_falls_back(tmp_path, monkeypatch, stand_in):
     import torchvision.models._api as tv_api
 
     def no_network(url, *a, **k):
@@ -137,7 +211,7 @@ def test_resnet50_download_failure_falls_back(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     monkeypatch.setattr(tv_api, "load_state_dict_from_url", no_network)
     with pytest.warns(JudgeFallbackWarning, match="could not fetch resnet50"):
-        assert load_judge("resnet50").name == "efficientnet_lite0"
+        assert load_judge("resnet50") is stand_in
 
 
 def test_mobilenet_path_is_read_at_call_time(tmp_path, monkeypatch):
@@ -148,17 +222,34 @@ def test_mobilenet_path_is_read_at_call_time(tmp_path, monkeypatch):
         load_judge("vgg16")
 
 
-def test_resnet_animals_round_trip(tmp_path):
+# ---- resnet-animals: the weights folder ----------------------------------------------------------
+
+def cifar_normalised(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] 32x32 images as the nets were trained on them, written out with torchvision."""
+    return TF.normalize((x + 1) / 2, CIFAR_MEAN, CIFAR_STD)
+
+
+def test_resnet_animals_folder_round_trip_and_strict_loading(tmp_path):
     model = CifarResNet(AnimalNetConfig(depth=8, width=8)).eval()
-    save_folder(model, tmp_path / "ra", "# card")
+    save_folder(tmp_path / "ra", model, model.config, card="# card")
     judge = resnet_animals(tmp_path / "ra")
     assert judge.labels == list(ANIMALS) and judge.cat_classes == [ANIMALS.index("cat")]
-    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
     with torch.inference_mode():
-        expected = model(judge._prepare(x)).softmax(-1)
-    assert torch.allclose(judge.probs(x), expected, atol=1e-6)
-    with pytest.raises(JudgeUnavailable, match="python -m catgan.judge train"):
+        expected = model(cifar_normalised(x)).softmax(-1)
+    assert torch.allclose(judge.probs(x), expected, atol=1e-5)
+
+    with pytest.raises(JudgeUnavailable, match="python -m catgan.judges train"):
         resnet_animals(tmp_path / "nothing")
+    wider = CifarResNet(AnimalNetConfig(depth=8, width=16))
+    save_folder(tmp_path / "wrong", wider, model.config, card="")  # a config that doesn't match its weights
+    with pytest.raises(ValueError, match="wrong_shape"):
+        resnet_animals(tmp_path / "wrong")
+    with torch.no_grad():
+        model.fc.bias[0] = float("nan")
+    save_folder(tmp_path / "nan", model, model.config, card="")
+    with pytest.raises(ValueError, match="NaN"):
+        resnet_animals(tmp_path / "nan")
 
 
 def test_fast_resnet_with_flip_averaging_round_trips_through_fp16(tmp_path):
@@ -166,14 +257,13 @@ def test_fast_resnet_with_flip_averaging_round_trips_through_fp16(tmp_path):
     model.init_whitening(torch.randn(16, 3, 32, 32))
     model.fc.weight.data *= 100  # confident enough that an image and its mirror get different answers
     model.eval()
-    save_folder(model, tmp_path / "ra", "# card", fp16=True)
+    save_folder(tmp_path / "ra", model, model.config, card="# card", fp16=True)
     judge = resnet_animals(tmp_path / "ra")
     assert next(judge.model.parameters()).dtype == torch.float32  # fp16 on disk, fp32 in memory
-    x = torch.rand(4, 3, 40, 48) * 2 - 1
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
     with torch.inference_mode():
-        prepared = judge._prepare(x)
-        plain = model(prepared).softmax(-1)
-        expected = (plain + model(prepared.flip(3)).softmax(-1)) / 2
+        plain = model(cifar_normalised(x)).softmax(-1)
+        expected = (plain + model(cifar_normalised(x.flip(3))).softmax(-1)) / 2
     assert torch.allclose(judge.probs(x), expected, atol=2e-3)  # fp16 rounding of the weights
     assert not torch.allclose(expected, plain, atol=1e-3)  # the mirror does count
 
@@ -194,71 +284,6 @@ def test_whitening_stem_decorrelates_patches():
     assert not net.stem.weight.requires_grad
 
 
-def test_train_command_on_a_tiny_subset(tmp_path, photos):
-    data = CIFAR
-    if not data.is_file():  # fresh clone: a synthetic zip in the cifar10.zip layout
-        rng = np.random.default_rng(0)
-        data = write_zip(tmp_path / "cifar.zip", {
-            f"{split}/{cls}/{i:04d}.jpg": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)))
-            for split in ("train", "test") for cls in ANIMALS for i in range(4)})
-    out = tmp_path / "resnet-animals"
-    assert main(["train", "--data", str(data), "--out", str(out), "--depth", "8", "--width", "8",
-                 "--limit-per-class", "4", "--max-steps", "2", "--batch-size", "8"]) == 0
-    card = (out / "README.md").read_text()
-    assert "Measured test accuracy" in card and "24 CIFAR-10 test images" in card
-    assert (out / "model.safetensors").stat().st_size < 5_000_000
-    verdict = load_judge("resnet-animals", weights=out).score([photos[0]])[0]
-    assert verdict.judge == "resnet-animals" and len(verdict.top5) == 5
-
-
-def test_other_class_learns_from_vehicles_and_accuracy_counts_animals_only(tmp_path, photos):
-    rng = np.random.default_rng(2)
-    data = write_zip(tmp_path / "cifar.zip", {
-        f"{split}/{cls}/{i:04d}.png": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)), "PNG")
-        for split in ("train", "test") for cls in ANIMALS + NOT_ANIMALS for i in range(5)})
-    x, y = load_cifar(data, "train", ANIMALS, limit_per_class=4, other_per_class=2)
-    assert x.shape == (6 * 4 + 4 * 2, 3, 32, 32) and torch.bincount(y).tolist() == [4] * 6 + [8]
-    assert len(load_cifar(data, "train", ANIMALS, other_per_class=0)[1]) == 6 * 5
-    assert torch.bincount(load_cifar(data, "test", ANIMALS, other_per_class=None)[1]).tolist() == [5] * 6 + [20]
-
-    out = tmp_path / "ra"
-    assert main(["train", "--data", str(data), "--out", str(out), "--run", str(tmp_path / "run"), "--depth", "8",
-                 "--width", "8", "--other-per-class", "2", "--max-steps", "2", "--batch-size", "8"]) == 0
-    assert json.loads((out / "config.json").read_text())["classes"] == [*ANIMALS, OTHER]
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())["test"]
-    assert (summary["n"], summary["n_other"]) == (30, 20) and set(summary["per_class"]) == {*ANIMALS, OTHER}
-    card = (out / "README.md").read_text()
-    assert "30 CIFAR-10 test images of the six animal classes" in card and "20 vehicle test images" in card
-    judge = load_judge("resnet-animals", weights=out)
-    assert list(judge.labels) == [*ANIMALS, OTHER] and judge.cat_classes == [ANIMALS.index("cat")]
-    assert set(dict(judge.score([photos[1]])[0].top5)) <= {*ANIMALS, OTHER}
-
-
-def test_ship_copies_a_run_remeasures_it_and_rewrites_the_card(tmp_path, capsys):
-    rng = np.random.default_rng(3)
-    images = {f"{split}/{cls}/{i:04d}.png": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)),
-                                                       "PNG")
-              for split in ("train", "test") for cls in ANIMALS + NOT_ANIMALS for i in range(4)}
-    data = write_zip(tmp_path / "elsewhere.zip", images)
-    run = tmp_path / "run"
-    assert main(["train", "--data", str(data), "--out", str(run / "export"), "--run", str(run), "--depth", "8",
-                 "--width", "8", "--other-per-class", "2", "--max-steps", "2", "--batch-size", "8"]) == 0
-    same = write_zip(tmp_path / "cifar10.zip", images)  # the same images under the path a user has
-    out = tmp_path / "weights" / "resnet-animals"
-    assert main(["ship", str(run), "--out", str(out), "--data", str(same), "--note", "Trained on a lent GPU."]) == 0
-    assert load_file(out / "model.safetensors").keys() == load_file(run / "export" / "model.safetensors").keys()
-    card = (out / "README.md").read_text()
-    assert "Trained on a lent GPU." in card and f"--data {same}" in card and str(data) not in card
-    shipped = json.loads((run / "summary-shipped.json").read_text())
-    assert shipped["test"]["accuracy"] == json.loads((run / "summary.json").read_text())["test"]["accuracy"]
-
-    del images["test/cat/0003.png"]  # other test images: the run's figure can't be vouched for
-    other = write_zip(tmp_path / "other.zip", images)
-    assert main(["ship", str(run), "--out", str(tmp_path / "x"), "--data", str(other)]) == 1
-    assert "not the same weights or test images" in capsys.readouterr().err
-    assert main(["ship", str(tmp_path / "no-run"), "--out", str(tmp_path / "y")]) == 1
-
-
 def test_cutout_blanks_one_square_per_image_clipped_at_the_border():
     x = torch.randn(64, 3, 32, 32) + 5  # no pixel is 0 before cutout
     out = _cutout(x, torch.Generator().manual_seed(0), 8)
@@ -270,18 +295,80 @@ def test_cutout_blanks_one_square_per_image_clipped_at_the_border():
     assert torch.equal(blank, rows[:, :, None] & cols[:, None, :])
 
 
-@pytest.mark.parametrize("recipe", [
-    [],  # ResNet-8, cosine
-    ["--arch", "fast-resnet", "--schedule", "onecycle", "--ema", "0.9", "--pad", "2", "--flip-tta", "--cutout", "8"],
-])
-def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path, recipe):
-    """Stopping after epoch 1 and resuming gives the same weights as one uninterrupted run."""
-    rng = np.random.default_rng(1)
-    data = write_zip(tmp_path / "cifar.zip", {
-        f"{split}/{cls}/{i:04d}.png": jpeg_bytes(Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)), "PNG")
-        for split in ("train", "test") for cls in ANIMALS for i in range(4)})
-    common = ["train", "--data", str(data), "--depth", "8", "--width", "8", "--limit-per-class", "4",
-              "--batch-size", "8", "--epochs", "2", *recipe]  # 24 images: 3 steps per epoch
+# ---- resnet-animals: training, resume, EMA, ship -------------------------------------------------
+
+def test_train_command_on_a_tiny_subset(tmp_path, photos):
+    """The real cifar10.zip when ../shared has it (else a synthetic one), 4 images per class."""
+    data = CIFAR if CIFAR.is_file() else write_zip(tmp_path / "cifar.zip", synthetic_cifar(4, seed=0, classes=ANIMALS))
+    out = tmp_path / "resnet-animals"
+    assert main(["train", "--data", str(data), "--out", str(out), "--run", str(tmp_path / "run"), *TINY,
+                 "--limit-per-class", "4", "--max-steps", "2", "--precision", "fp32"]) == 0
+    card = (out / "README.md").read_text()
+    assert "Measured test accuracy" in card and "24 CIFAR-10 test images" in card
+    assert "python -m catgan.judges train" in card and "--precision fp32" in card
+    assert json.loads((out / "config.json").read_text()) == {"depth": 8, "width": 8, "classes": list(ANIMALS),
+                                                             "arch": "cifar-resnet", "flip_tta": False}
+    verdict = load_judge("resnet-animals", weights=out).score([photos[0]])[0]
+    assert verdict.judge == "resnet-animals" and len(verdict.top5) == 5
+
+
+def test_other_class_learns_from_vehicles_and_accuracy_counts_animals_only(tmp_path, animals_zip, photos):
+    x, y = load_cifar(animals_zip, "train", ANIMALS, limit_per_class=4, other_per_class=2)
+    assert x.shape == (6 * 4 + 4 * 2, 3, 32, 32) and x.dtype == torch.uint8
+    assert torch.bincount(y).tolist() == [4] * 6 + [8]
+    assert len(load_cifar(animals_zip, "train", ANIMALS, other_per_class=0)[1]) == 6 * 5
+    assert torch.bincount(load_cifar(animals_zip, "test", ANIMALS, other_per_class=None)[1]).tolist() == [5] * 6 + [20]
+
+    out = tmp_path / "ra"
+    assert main(["train", "--data", str(animals_zip), "--out", str(out), "--run", str(tmp_path / "run"), *TINY,
+                 "--other-per-class", "2", "--max-steps", "2"]) == 0
+    assert json.loads((out / "config.json").read_text())["classes"] == [*ANIMALS, OTHER]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())["test"]
+    assert (summary["n"], summary["n_other"]) == (30, 20) and set(summary["per_class"]) == {*ANIMALS, OTHER}
+    card = (out / "README.md").read_text()
+    assert "30 CIFAR-10 test images of the six animal classes" in card and "20 vehicle test images" in card
+    judge = load_judge("resnet-animals", weights=out)
+    assert list(judge.labels) == [*ANIMALS, OTHER] and judge.cat_classes == [ANIMALS.index("cat")]
+    assert set(dict(judge.score([photos[1]])[0].top5)) <= {*ANIMALS, OTHER}
+
+
+def test_ship_copies_a_run_remeasures_it_and_rewrites_the_card(tmp_path, capsys):
+    images = synthetic_cifar(4, seed=3)
+    data = write_zip(tmp_path / "elsewhere.zip", images)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--out", str(run / "export"), "--run", str(run), *TINY,
+                 "--other-per-class", "2", "--max-steps", "2"]) == 0
+    same = write_zip(tmp_path / "cifar10.zip", images)  # the same images under the path a user has
+    out = tmp_path / "weights" / "resnet-animals"
+    assert main(["ship", str(run), "--out", str(out), "--data", str(same), "--note", "Trained on a lent GPU."]) == 0
+    shipped, exported = load_file(out / "model.safetensors"), load_file(run / "export" / "model.safetensors")
+    assert shipped.keys() == exported.keys()
+    assert all(shipped[k].dtype == v.dtype and torch.equal(shipped[k], v) for k, v in exported.items())
+    assert (out / "config.json").read_text() == (run / "export" / "config.json").read_text()
+    card = (out / "README.md").read_text()
+    assert "Trained on a lent GPU." in card and f"--data {same}" in card and str(data) not in card
+    shipped_summary = json.loads((run / "summary-shipped.json").read_text())
+    assert shipped_summary["test"] == json.loads((run / "summary.json").read_text())["test"]
+    capsys.readouterr()
+
+    del images["test/cat/0003.png"]  # other test images: the run's figure can't be vouched for
+    other = write_zip(tmp_path / "other.zip", images)
+    assert main(["ship", str(run), "--out", str(tmp_path / "x"), "--data", str(other)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "not the same weights or test images" in err
+    assert not (tmp_path / "x").exists()  # nothing written when refused
+    assert main(["ship", str(run), "--out", str(run / "export"), "--data", str(same)]) == 1
+    assert "the run's own export" in capsys.readouterr().err
+    assert main(["ship", str(tmp_path / "no-run"), "--out", str(tmp_path / "y")]) == 1
+    assert "summary.json" in capsys.readouterr().err
+
+
+def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path, animals_zip, capsys):
+    """Stopping after epoch 1 and resuming gives the same weights as one uninterrupted run (the richest
+    recipe: fast-resnet, one-cycle, EMA, cutout, mirror averaging)."""
+    common = ["train", "--data", str(animals_zip), *TINY, "--limit-per-class", "4", "--epochs", "2",
+              "--arch", "fast-resnet", "--schedule", "onecycle", "--ema", "0.9", "--pad", "2", "--flip-tta",
+              "--cutout", "8"]  # 24 images: 3 steps per epoch
     assert main(common + ["--out", str(tmp_path / "straight"), "--run", str(tmp_path / "run-a")]) == 0
     assert main(common + ["--out", str(tmp_path / "first"), "--run", str(tmp_path / "run-b"), "--max-steps", "3"]) == 0
     assert main(common + ["--out", str(tmp_path / "resumed"), "--run", str(tmp_path / "run-b"), "--resume"]) == 0
@@ -291,5 +378,60 @@ def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path, recipe):
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
     logged = [json.loads(line) for line in (tmp_path / "run-b" / "metrics.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in logged] == [1, 2]
-    with pytest.raises(ValueError, match="width"):
-        main(common + ["--width", "16", "--run", str(tmp_path / "run-b"), "--resume", "--out", str(tmp_path / "x")])
+    capsys.readouterr()
+    assert main(common + ["--width", "16", "--run", str(tmp_path / "run-b"), "--resume", "--out", str(tmp_path / "x")]) == 1
+    assert "--width (checkpoint: 8, now: 16)" in capsys.readouterr().err
+
+
+def test_resume_refuses_changed_settings_and_the_ema_is_catgan_ema(tmp_path, animals_zip, monkeypatch):
+    """The trainer ships catgan.ema.EMA (updated once per step, with the step for its warm-up) and its
+    --resume goes through catgan.checkpoint's guard: training settings must match, length and place may not."""
+    assert train_animals.EMA is EMA
+    made = []
+
+    class RecordingEMA(EMA):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.steps = []
+            made.append(self)
+
+        def update(self, model, step):
+            self.steps.append(step)
+            super().update(model, step)
+
+    monkeypatch.setattr(train_animals, "EMA", RecordingEMA)
+    cfg = AnimalTrainConfig(data=str(animals_zip), out=str(tmp_path / "out"), run=str(tmp_path / "run"), depth=8,
+                            width=8, limit_per_class=4, batch_size=8, epochs=1, ema=0.5, precision="fp32")
+    train(cfg, progress=False)
+    (ema,) = made
+    assert ema.decay == 0.5 and ema.steps == [0, 1, 2]
+    shipped = load_file(tmp_path / "out" / "model.safetensors")
+    assert all(torch.equal(shipped[k], v) for k, v in ema.model.state_dict().items())  # the average is what ships
+    state = load_checkpoint(tmp_path / "run")
+    assert all(torch.equal(state["ema"][k], v) for k, v in ema.model.state_dict().items())
+    assert not torch.equal(state["model"]["fc.weight"], shipped["fc.weight"])  # and it isn't the live weights
+
+    moved = replace(cfg, resume=True, max_steps=9, device="cpu", out=str(tmp_path / "elsewhere"))
+    with pytest.raises(ValueError) as err:
+        train(replace(moved, lr=0.2, ema=0.9), progress=False)
+    assert "--lr (checkpoint: 0.1, now: 0.2)" in str(err.value) and "--ema (checkpoint: 0.5, now: 0.9)" in str(err.value)
+    assert "--max-steps" not in str(err.value) and "--out" not in str(err.value)
+    with pytest.raises(ValueError, match="--precision must be one of"):
+        replace(cfg, precision="fp16")
+
+
+def test_python_m_catgan_judge_is_the_same_command(tmp_path, monkeypatch, capsys, photos):
+    """The README's `python -m catgan.judge` runs catgan/judges/__main__.py; a mistake is one line."""
+    photos[0].save(tmp_path / "chelsea.png")
+
+    def run_module(*args):
+        monkeypatch.setattr(sys, "argv", ["catgan.judge", *args])
+        with pytest.raises(SystemExit) as exit_:
+            runpy.run_module("catgan.judge", run_name="__main__")
+        return exit_.value.code
+
+    assert run_module("score", str(tmp_path / "chelsea.png"), "--judge", "resnet-animals") == 0
+    assert ": CAT P(cat)=" in capsys.readouterr().out
+    assert run_module("score", str(tmp_path / "missing.jpg"), "--judge", "resnet-animals") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "missing.jpg" in err

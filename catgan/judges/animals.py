@@ -1,16 +1,15 @@
 """resnet-animals: a residual network trained by catgan itself on the six animal classes of CIFAR-10:
 the CIFAR-style ResNet of He et al. 2016 (sec. 4.2), or FastResNet, a short wide residual net that
 learns far faster per epoch. Optionally a seventh class, "other", learnt from CIFAR-10's vehicles,
-gives the closed-set classifier a "none of these animals" answer. Weights live in a folder
-(config.json + model.safetensors + README.md), by default weights/resnet-animals beside the
+gives the closed-set classifier a "none of these animals" answer. Weights live in a catgan.weights
+folder (config.json + model.safetensors + README.md), by default weights/resnet-animals beside the
 package, or $CATGAN_RESNET_ANIMALS.
 """
 from __future__ import annotations
 
-import json
 import os
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..weights import WEIGHTS_NAME, load_weights_strict, read_config
 from .base import Judge, JudgeUnavailable, Preprocess
 
 ANIMALS = ("bird", "cat", "deer", "dog", "frog", "horse")
 OTHER = "other"  # the optional seventh class
 NOT_ANIMALS = ("airplane", "automobile", "ship", "truck")  # the CIFAR-10 folders it is learnt from
-CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
-PREPROCESS = Preprocess(resize=32, crop=32, mean=CIFAR_MEAN, std=CIFAR_STD)
-
-
+# CIFAR-10's channel mean and std; the judge and the trainer both normalise with PREPROCESS
+PREPROCESS = Preprocess(resize=32, crop=32, mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616))
 ARCHS = ("cifar-resnet", "fast-resnet")
 
 
@@ -145,8 +143,13 @@ class FlipAverage(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        p = (self.net(x).float().softmax(-1) + self.net(x.flip(3)).float().softmax(-1)) / 2
-        return p.clamp_min(1e-12).log()
+        return mirror_average(self.net(x), self.net(x.flip(3)))
+
+
+def mirror_average(logits: torch.Tensor, mirrored: torch.Tensor) -> torch.Tensor:
+    """(N, classes) logits of images and of their mirrors -> log of the mean of the two softmaxes."""
+    p = (logits.float().softmax(-1) + mirrored.float().softmax(-1)) / 2
+    return p.clamp_min(1e-12).log()
 
 
 def build_net(config: AnimalNetConfig) -> nn.Module:
@@ -157,28 +160,14 @@ def default_dir() -> Path:
     return Path(os.environ.get("CATGAN_RESNET_ANIMALS") or Path(__file__).resolve().parents[2] / "weights" / "resnet-animals")
 
 
-def save_folder(model: nn.Module, out: str | os.PathLike, card: str, fp16: bool = False) -> None:
-    """config.json + model.safetensors (float tensors as fp16 with ``fp16``; they load back to fp32) + card."""
-    from safetensors.torch import save_file
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(asdict(model.config), indent=2))
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    if fp16:
-        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
-    save_file(tensors, out / "model.safetensors")
-    (out / "README.md").write_text(card)
-
-
 def load_model(folder: str | os.PathLike) -> nn.Module:
-    from safetensors.torch import load_file
+    """A resnet-animals weights folder (catgan.weights format) -> the net in eval mode, loaded strictly."""
     folder = Path(folder)
-    if not (folder / "model.safetensors").is_file():
+    if not (folder / WEIGHTS_NAME).is_file():
         raise JudgeUnavailable(f"no resnet-animals weights in {folder}; train them with "
-                               "`python -m catgan.judge train --data ../shared/data/cifar10.zip`")
-    config = AnimalNetConfig.from_dict(json.loads((folder / "config.json").read_text()))
-    model = build_net(config)
-    model.load_state_dict(load_file(folder / "model.safetensors"))  # strict; fp16 files load to fp32
+                               "`python -m catgan.judges train --data ../shared/data/cifar10.zip`")
+    model = build_net(read_config(folder, AnimalNetConfig.from_dict))
+    load_weights_strict(model, folder / WEIGHTS_NAME)  # fp16 files load to fp32
     return model.eval()
 
 

@@ -11,11 +11,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+
+from ..images import pil_to_float, to_float
 
 
 class JudgeUnavailable(RuntimeError):
@@ -39,6 +40,12 @@ class Preprocess:
     crop: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """[-1, 1] (N, 3, H, W) -> the network's input: [0, 1], less ``mean``, over ``std``."""
+        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
+        return ((x + 1) / 2 - mean) / std
 
 
 class Judge:
@@ -99,24 +106,15 @@ class Judge:
             x = _resize_crop(chunk, p.resize, p.crop)
         else:
             x = torch.cat([_resize_crop(im[None], p.resize, p.crop) for im in chunk])
-        x = (x + 1) / 2  # [0, 1]
-        mean = torch.tensor(p.mean).view(1, 3, 1, 1)
-        std = torch.tensor(p.std).view(1, 3, 1, 1)
-        return (x - mean) / std
+        return p.normalise(x)
 
 
 def as_tensor(image) -> torch.Tensor:
-    """One PIL image (any mode) or tensor -> float (3, H, W) in [-1, 1]."""
+    """One PIL image (any mode) or tensor (uint8, or float in [-1, 1]) -> float (3, H, W) in [-1, 1]."""
     if isinstance(image, Image.Image):
-        if image.mode in ("RGBA", "LA", "PA", "P", "La", "RGBa"):  # composite transparency onto white
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255,) * 4), rgba)
-        elif image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N"):
-            image = Image.fromarray((np.asarray(image, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8), "L")
-        arr = np.asarray(image.convert("RGB"), dtype=np.uint8)
-        return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+        return pil_to_float(image)
     if isinstance(image, torch.Tensor):
-        x = image.detach().float().cpu() if image.dtype != torch.uint8 else image.float().div(127.5).sub(1.0)
+        x = to_float(image.detach().cpu())
         if x.dim() == 2:
             x = x[None]
         if x.dim() != 3 or x.shape[0] not in (1, 3, 4):
@@ -132,8 +130,7 @@ def _chunks(images, batch_size: int):
     if isinstance(images, torch.Tensor):  # (N, C, H, W)
         for i in range(0, len(images), batch_size):
             chunk = images[i:i + batch_size]
-            yield torch.stack([as_tensor(im) for im in chunk]) if chunk.shape[1] != 3 or chunk.dtype == torch.uint8 \
-                else chunk.detach().float().cpu()
+            yield to_float(chunk.detach().cpu()) if chunk.shape[1] == 3 else torch.stack([as_tensor(im) for im in chunk])
         return
     images = list(images)
     for i in range(0, len(images), batch_size):

@@ -1,23 +1,22 @@
 """Train resnet-animals on the animal classes of cifar10.zip and write its weights folder + card.
 
-    python -m catgan.judge train --data ../shared/data/cifar10.zip --out weights/resnet-animals
+    python -m catgan.judges train --data ../shared/data/cifar10.zip --out weights/resnet-animals
 
 SGD + Nesterov momentum, cosine or one-cycle learning rate, random crop (``--pad``, reflect) + flip,
 optional cutout (``--cutout``: a square of that side set to the data mean), an optional EMA of the
-weights, bf16 autocast and channels_last (on CPU too: about 2x faster with AVX512-BF16). A
-checkpoint is written to ``--run`` after every epoch; ``--resume`` continues from it exactly (same
-data order). The card states the accuracy of the saved files on the CIFAR-10 test split of those
-classes. ``ship`` copies a finished run (one trained elsewhere, say on a GPU machine) into
-weights/, re-measures it here and re-writes its card with this checkout's paths.
+weights (catgan.ema, the GAN trainer's), bf16 autocast and channels_last (on CPU too: about 2x
+faster with AVX512-BF16). A checkpoint (catgan.checkpoint) is written to ``--run`` after every
+epoch; ``--resume`` continues from it exactly (same data order) and refuses changed settings. The
+card states the accuracy of the saved files on the CIFAR-10 test split of those classes. ``ship``
+copies a finished run (one trained elsewhere, say on a GPU machine) into weights/, re-measures it
+here and re-writes its card with this checkout's paths.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import shutil
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -25,48 +24,57 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..checkpoint import drop_log_rows_after, load_checkpoint, refuse_changed_settings, save_checkpoint
+from ..ema import EMA
 from ..fileio import atomic_write_text
-from .animals import (ANIMALS, CIFAR_MEAN, CIFAR_STD, NOT_ANIMALS, OTHER, AnimalNetConfig, FlipAverage, build_net,
-                      load_cifar, load_model, save_folder)
+from ..images import to_float
+from ..weights import CARD_NAME, save_folder
+from .animals import (ANIMALS, NOT_ANIMALS, OTHER, PREPROCESS, AnimalNetConfig, build_net, load_cifar, load_model,
+                      mirror_average)
 
 MAX_FP32_BYTES = 5_000_000  # weights/ budget for the judge: bigger nets ship as fp16
 
 RESUMABLE_CHANGES = {"resume", "max_steps", "device", "out"}  # may differ between a run and its resume
 SCHEDULES = ("cosine", "onecycle")
+PRECISIONS = ("bf16", "fp32")
 
 
 @dataclass(frozen=True)
 class AnimalTrainConfig:
-    data: str = "../shared/data/cifar10.zip"
-    out: str = "weights/resnet-animals"
-    arch: str = "cifar-resnet"  # or "fast-resnet"
-    depth: int = 20
-    width: int = 32
-    flip_tta: bool = False  # the shipped judge averages over the mirror image (stated on the card)
-    epochs: int = 120
-    batch_size: int = 128
-    lr: float = 0.1
-    schedule: str = "cosine"  # or "onecycle": linear warm-up over `warmup` of the steps, then linear to 0
-    warmup: float = 0.2
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1
+    data: str = "../shared/data/cifar10.zip"  # cifar10.zip: train/<class>/ and test/<class>/ images
+    out: str = "weights/resnet-animals"  # the weights folder to write: config.json, model.safetensors, README.md
+    arch: str = "cifar-resnet"  # cifar-resnet (He et al. 2016) or fast-resnet (ResNet-9 / airbench family)
+    depth: int = 20  # cifar-resnet: 6n + 2
+    width: int = 32  # cifar-resnet: first stage's channels; fast-resnet: stages of w, 4w, 4w
+    flip_tta: bool = False  # the judge averages over the image and its mirror (stated on the card)
+    epochs: int = 120  # the learning-rate schedule spans all of them
+    batch_size: int = 128  # images per SGD step
+    lr: float = 0.1  # peak learning rate (SGD, Nesterov momentum 0.9)
+    schedule: str = "cosine"  # cosine, or onecycle: linear warm-up over `warmup` of the steps, then linear to 0
+    warmup: float = 0.2  # onecycle: the share of the steps spent warming up
+    weight_decay: float = 5e-4  # SGD weight decay
+    label_smoothing: float = 0.1  # cross-entropy label smoothing
     pad: int = 4  # random-crop translation, pixels
     cutout: int = 0  # > 0: side of a random square (clipped at the border) set to the data mean
-    ema: float = 0.0  # > 0: keep an EMA of the weights (decay per step) and ship it
+    ema: float = 0.0  # > 0: ship an EMA of the weights (catgan.ema: this decay per step, warmed up; BN stats copied)
     other_per_class: int = 0  # > 0: a seventh class, "other", of this many training images per vehicle class
-    limit_per_class: int | None = None  # small subsets, for tests
-    max_steps: int | None = None  # stop early, for tests
-    device: str = "cpu"
+    limit_per_class: int | None = None  # at most this many images per class and split (small subsets, for tests)
+    max_steps: int | None = None  # stop early (for tests); the schedule still spans all epochs
+    device: str = "cpu"  # cpu, cuda, cuda:1, ...
     precision: str = "bf16"  # bf16 autocast or fp32
-    run: str = "runs/resnet-animals"  # checkpoint.pt + metrics.jsonl
-    resume: bool = False
-    seed: int = 0
+    run: str = "runs/resnet-animals"  # checkpoint.pt, metrics.jsonl and summary.json
+    resume: bool = False  # continue from RUN/checkpoint.pt with the run's own settings
+    seed: int = 0  # weight init, data order and augmentation
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"--schedule must be one of {SCHEDULES}, got {self.schedule!r}")
 
 
 def _normalise(x_uint8: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(CIFAR_MEAN, device=x_uint8.device).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR_STD, device=x_uint8.device).view(1, 3, 1, 1)
-    return (x_uint8.float() / 255 - mean) / std
+    """uint8 (N, 3, 32, 32) -> the net's input, normalised as the judge does it."""
+    return PREPROCESS.normalise(to_float(x_uint8))
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
@@ -92,8 +100,9 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
     plain, flipped = [], []
     for i in range(0, len(images), 500):
         x = _normalise(images[i:i + 500].to(device)).contiguous(memory_format=torch.channels_last)
-        plain.append(model(x).float().argmax(-1).cpu())
-        flipped.append(FlipAverage(model)(x).argmax(-1).cpu())
+        logits = model(x)
+        plain.append(logits.float().argmax(-1).cpu())
+        flipped.append(mirror_average(logits, model(x.flip(3))).argmax(-1).cpu())  # as FlipAverage, one pass fewer
     preds, preds_flip = torch.cat(plain), torch.cat(flipped)
     judged = preds_flip if model.config.flip_tta else preds
     per_class = {c: float((judged[labels == k] == k).float().mean()) for k, c in enumerate(model.config.classes)}
@@ -124,10 +133,12 @@ def _lr_factor(cfg: AnimalTrainConfig, total: int):
 
 
 def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
-    if cfg.precision not in ("bf16", "fp32"):
-        raise ValueError(f"--precision must be bf16 or fp32, got {cfg.precision!r}")
-    if cfg.schedule not in SCHEDULES:
-        raise ValueError(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
+    classes = ANIMALS + (OTHER,) if cfg.other_per_class else ANIMALS
+    net_config = AnimalNetConfig(cfg.depth, cfg.width, classes, cfg.arch, cfg.flip_tta)  # checked before loading
+    run = Path(cfg.run)
+    state = load_checkpoint(run) if cfg.resume else None
+    if state is not None:  # refuse before loading any data; checkpoints older than a setting ran with its default
+        refuse_changed_settings(state["config"], asdict(cfg), RESUMABLE_CHANGES, asdict(AnimalTrainConfig()))
     device = torch.device(cfg.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest convolutions
@@ -136,8 +147,7 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     x_train, y_train = load_cifar(cfg.data, "train", ANIMALS, cfg.limit_per_class, cfg.other_per_class)
     # the test split's vehicles are all "other" (when that class exists); accuracy counts the animals only
     x_test, y_test = load_cifar(cfg.data, "test", ANIMALS, cfg.limit_per_class, None if cfg.other_per_class else 0)
-    classes = ANIMALS + (OTHER,) if cfg.other_per_class else ANIMALS
-    model = build_net(AnimalNetConfig(cfg.depth, cfg.width, classes, cfg.arch, cfg.flip_tta))
+    model = build_net(net_config)
     if hasattr(model, "init_whitening"):
         model.init_whitening(_normalise(x_train[torch.randperm(len(x_train), generator=gen)[:5000]]))
     model.to(device, memory_format=torch.channels_last)
@@ -147,18 +157,11 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     schedule = cfg.epochs * steps_per_epoch  # the schedule runs over all epochs; --max-steps only stops early
     total = min(schedule, cfg.max_steps or schedule)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg, schedule))
-    ema = None
-    if cfg.ema:
-        ema = torch.optim.swa_utils.AveragedModel(
-            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
-    shipped = ema.module if ema is not None else model  # what is evaluated each epoch and saved
-    run = Path(cfg.run)
+    ema = EMA(model, cfg.ema) if cfg.ema else None
+    shipped = ema.model if ema is not None else model  # what is evaluated each epoch and saved
     run.mkdir(parents=True, exist_ok=True)
     step, epoch, elapsed = 0, 0, 0.0
-    if cfg.resume:
-        state = load_checkpoint(run)
-        # checkpoints from before a setting existed ran with its default
-        refuse_changed_settings(state["config"], asdict(cfg), RESUMABLE_CHANGES, asdict(AnimalTrainConfig()))
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -186,7 +189,7 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
             opt.step()
             sched.step()
             if ema is not None:
-                ema.update_parameters(model)
+                ema.update(model, step)
             step += 1
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
@@ -210,38 +213,38 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     wall = round(time.time() - start, 1)
     shipped = shipped.cpu().to(memory_format=torch.contiguous_format)
     fp16 = sum(p.numel() for p in shipped.state_dict().values()) * 4 > MAX_FP32_BYTES
-    save_folder(shipped, cfg.out, "", fp16=fp16)
+    save_folder(cfg.out, shipped, shipped.config, card="", fp16=fp16)  # the card follows, once measured
     shipped = load_model(cfg.out)  # the card states the accuracy of the files as shipped (fp16 included)
     where = f"{device} ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
     summary = {"test": evaluate(shipped, x_test, y_test, "cpu"), "steps": step, "epochs": epoch,
                "train_images": len(x_train), "wall_time_s": wall, "device": where, "fp16": fp16,
                "config": asdict(cfg)}
-    atomic_write_text(Path(cfg.out) / "README.md", render_card(shipped, summary))
+    atomic_write_text(Path(cfg.out) / CARD_NAME, render_card(shipped, summary))
     atomic_write_text(run / "summary.json", json.dumps(summary, indent=2))
     return summary
 
 
 def ship(run: str | Path, out: str | Path, data: str | Path, note: str = "") -> dict:
-    """Copy ``run``/export (written by ``train``) into ``out``, measure its test accuracy on ``data``
-    (it must equal the run's own figure: same weights, same test images) and re-write the card with
-    ``data``, ``out`` and ``run`` as given here plus ``note`` (how the run was made)."""
+    """Measure ``run``/export (written by ``train``) on ``data`` (it must score the run's own figure: same
+    weights, same test images), then write it to ``out`` with a card that names ``data``, ``out`` and
+    ``run`` as given here, plus ``note`` (how the run was made). The tensors are copied unchanged."""
     run, out = Path(run), Path(out)
+    if out.resolve() == (run / "export").resolve():
+        raise ValueError(f"--out {out} is the run's own export; ship it to another folder")
     summary = json.loads((run / "summary.json").read_text())
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "model.safetensors"):
-        shutil.copyfile(run / "export" / name, out / name)
-    model = load_model(out)
+    model = load_model(run / "export")
     x, y = load_cifar(data, "test", ANIMALS, summary["config"]["limit_per_class"],
                       None if OTHER in model.config.classes else 0)
     test = evaluate(model, x, y, "cpu")
     was = summary["test"]
     if (test["n"], test["n_other"]) != (was["n"], was["n_other"]) or abs(test["accuracy"] - was["accuracy"]) > 1e-6:
-        raise ValueError(f"{out} scores {100 * test['accuracy']:.2f} % on {test['n']} test images of {data}, but "
-                         f"the run measured {100 * was['accuracy']:.2f} % on {was['n']}: "
+        raise ValueError(f"{run / 'export'} scores {100 * test['accuracy']:.2f} % on {test['n']} test images of "
+                         f"{data}, but the run measured {100 * was['accuracy']:.2f} % on {was['n']}: "
                          "not the same weights or test images")
     summary = {**summary, "test": test, "note": note,
                "config": {**summary["config"], "data": str(data), "out": str(out), "run": str(run)}}
-    atomic_write_text(out / "README.md", render_card(model, summary))
+    # fp16 files hold values that fp32 represents exactly, so re-saving as fp16 gives the same tensors
+    save_folder(out, model, model.config, card=render_card(model, summary), fp16=summary["fp16"])
     atomic_write_text(run / "summary-shipped.json", json.dumps(summary, indent=2))
     return summary
 
@@ -298,7 +301,7 @@ catgan uses it as a judge: an image "is a cat" when its top-1 class is `cat`.
 ({summary["steps"]} steps), {summary["wall_time_s"]} s on {summary["device"]}.{note} Reproduce:
 
 ```bash
-python -m catgan.judge train {_flags(cfg)}
+python -m catgan.judges train {_flags(cfg)}
 ```
 
 ```json
@@ -307,18 +310,3 @@ python -m catgan.judge train {_flags(cfg)}
 
 Data: CIFAR-10 (Krizhevsky 2009), research use.
 """
-
-
-BOOL_HELP = {"resume": "continue from --run's checkpoint.pt",
-             "flip_tta": "the judge averages over the image and its mirror"}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per AnimalTrainConfig field."""
-    for f in fields(AnimalTrainConfig):
-        flag = f"--{f.name.replace('_', '-')}"
-        if str(f.type) == "bool":
-            parser.add_argument(flag, action="store_true", help=BOOL_HELP[f.name])
-            continue
-        kind = {"int | None": int, "int": int, "float": float, "str": str}[str(f.type)]
-        parser.add_argument(flag, type=kind, default=f.default)
