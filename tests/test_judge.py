@@ -384,8 +384,9 @@ def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path, animals_zip, c
 
 
 def test_resume_refuses_changed_settings_and_the_ema_is_catgan_ema(tmp_path, animals_zip, monkeypatch):
-    """The trainer ships catgan.ema.EMA (updated once per step, with the step for its warm-up) and its
-    --resume goes through catgan.checkpoint's guard: training settings must match, length and place may not."""
+    """The trainer ships catgan.ema.EMA (updated once per step, with the step for its warm-up), and its run
+    folder goes through catgan.checkpoint: on --resume training settings must match (length and place
+    may change); without it, a folder holding a run is refused unless --overwrite moves it aside."""
     assert train_animals.EMA is EMA
     made = []
 
@@ -416,6 +417,10 @@ def test_resume_refuses_changed_settings_and_the_ema_is_catgan_ema(tmp_path, ani
         train(replace(moved, lr=0.2, ema=0.9), progress=False)
     assert "--lr (checkpoint: 0.1, now: 0.2)" in str(err.value) and "--ema (checkpoint: 0.5, now: 0.9)" in str(err.value)
     assert "--max-steps" not in str(err.value) and "--out" not in str(err.value)
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(cfg, progress=False)  # without --resume a run is never trained over by accident
+    train(replace(cfg, overwrite=True, max_steps=1), progress=False)
+    assert len(list(tmp_path.glob("run.replaced-*/checkpoint.pt"))) == 1  # the old run, kept aside
     with pytest.raises(ValueError, match="--precision must be one of"):
         replace(cfg, precision="fp16")
 

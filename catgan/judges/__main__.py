@@ -11,14 +11,14 @@ import argparse
 import json
 import sys
 
-from ..cli import add_dataclass_args, from_args, run
+from ..cli import ArgumentParser, add_dataclass_args, from_args, run
 from . import DEFAULT_JUDGE, JUDGES, load_judge
 from .animals import ARCHS
 from .train_animals import PRECISIONS, SCHEDULES, AnimalTrainConfig, ship, train
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m catgan.judges", description=__doc__.split("\n")[0])
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="python -m catgan.judges", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_score = sub.add_parser("score", help="score image files")
     p_score.add_argument("images", nargs="+", help="image files, any size and mode")

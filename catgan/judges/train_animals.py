@@ -23,19 +23,21 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..checkpoint import drop_log_rows_after, load_checkpoint, refuse_changed_settings, save_checkpoint
+from ..checkpoint import (CHECKPOINT_NAME, check_run_folder, drop_log_rows_after, load_checkpoint, move_run_aside,
+                          refuse_changed_settings, save_checkpoint)
 from ..ema import EMA
 from ..fileio import atomic_write_text
 from ..images import to_float
 from ..weights import CARD_NAME, save_folder
-from .animals import (ANIMALS, NOT_ANIMALS, OTHER, PREPROCESS, AnimalNetConfig, build_net, load_cifar, load_model,
-                      mirror_average)
+from .animals import ANIMALS, OTHER, PREPROCESS, AnimalNetConfig, build_net, load_cifar, load_model, mirror_average
+from .animals_card import render_card
 
 MAX_FP32_BYTES = 5_000_000  # weights/ budget for the judge: bigger nets ship as fp16
 
-RESUMABLE_CHANGES = {"resume", "max_steps", "device", "out"}  # may differ between a run and its resume
+RESUMABLE_CHANGES = {"resume", "overwrite", "max_steps", "device", "out"}  # may differ between a run and its resume
 SCHEDULES = ("cosine", "onecycle")
 PRECISIONS = ("bf16", "fp32")
+CHECKPOINT_KEYS = ("model", "opt", "sched", "ema", "gen", "step", "epoch", "config", "train_time_s")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class AnimalTrainConfig:
     precision: str = "bf16"  # bf16 autocast or fp32
     run: str = "runs/resnet-animals"  # checkpoint.pt, metrics.jsonl and summary.json
     resume: bool = False  # continue from RUN/checkpoint.pt with the run's own settings
+    overwrite: bool = False  # start again in a RUN that holds a run; the old one is kept as RUN.replaced-DATE-TIME
     seed: int = 0  # weight init, data order and augmentation
 
     def __post_init__(self):
@@ -136,8 +139,9 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     classes = ANIMALS + (OTHER,) if cfg.other_per_class else ANIMALS
     net_config = AnimalNetConfig(cfg.depth, cfg.width, classes, cfg.arch, cfg.flip_tta)  # checked before loading
     run = Path(cfg.run)
-    state = load_checkpoint(run) if cfg.resume else None
-    if state is not None:  # refuse before loading any data; checkpoints older than a setting ran with its default
+    check_run_folder(run, resume=cfg.resume, overwrite=cfg.overwrite)  # refusals come before any data is loaded
+    state = load_checkpoint(run, required=CHECKPOINT_KEYS) if cfg.resume else None
+    if state is not None:  # checkpoints older than a setting ran with its default
         refuse_changed_settings(state["config"], asdict(cfg), RESUMABLE_CHANGES, asdict(AnimalTrainConfig()))
     device = torch.device(cfg.device)
     if device.type == "cuda":
@@ -159,6 +163,8 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg, schedule))
     ema = EMA(model, cfg.ema) if cfg.ema else None
     shipped = ema.model if ema is not None else model  # what is evaluated each epoch and saved
+    if cfg.overwrite:
+        move_run_aside(run)
     run.mkdir(parents=True, exist_ok=True)
     step, epoch, elapsed = 0, 0, 0.0
     if state is not None:
@@ -208,7 +214,7 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
         save_checkpoint({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                          "ema": ema.state_dict() if ema is not None else None,
                          "gen": gen.get_state(), "step": step, "epoch": epoch, "config": asdict(cfg),
-                         "train_time_s": time.time() - start}, run / "checkpoint.pt")
+                         "train_time_s": time.time() - start}, run / CHECKPOINT_NAME)
     bar.close()
     wall = round(time.time() - start, 1)
     shipped = shipped.cpu().to(memory_format=torch.contiguous_format)
@@ -247,66 +253,3 @@ def ship(run: str | Path, out: str | Path, data: str | Path, note: str = "") -> 
     save_folder(out, model, model.config, card=render_card(model, summary), fp16=summary["fp16"])
     atomic_write_text(run / "summary-shipped.json", json.dumps(summary, indent=2))
     return summary
-
-
-def _flags(cfg: dict) -> str:
-    out = []
-    for k, v in cfg.items():
-        if v is None or v is False or k == "resume":
-            continue
-        out.append(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}"))
-    return " ".join(out)
-
-
-def render_card(model: torch.nn.Module, summary: dict) -> str:
-    test, cfg, net = summary["test"], summary["config"], model.config
-    rows = "\n".join(f"| {c} | {100 * a:.1f} |" for c, a in test["per_class"].items())
-    params = sum(p.numel() for p in model.parameters())
-    if net.arch == "fast-resnet":
-        what = (f"A fast residual network (ResNet-9 / airbench family: whitened 2x2 stem, three residual stages of "
-                f"widths {net.width}, {4 * net.width}, {4 * net.width}; {params / 1e6:.2f} M parameters)")
-    else:
-        what = f"A CIFAR-style ResNet-{net.depth} (He et al. 2016; width {net.width}, {params / 1e6:.2f} M parameters)"
-    tta = ("averaged over the image and its mirror, as the judge runs it; the centre image alone gives "
-           f"{100 * test['accuracy_plain']:.2f} %" if net.flip_tta else
-           f"centre 32x32, no test-time augmentation; averaging over a horizontal flip would give "
-           f"{100 * test['accuracy_flip_tta']:.2f} %")
-    fp16 = " (stored as fp16, loaded as fp32)" if summary.get("fp16") else ""
-    note = f" {summary['note']}" if summary.get("note") else ""  # e.g. how the run was made, added when shipping
-    if OTHER in net.classes:
-        classes = (f"the six animal classes of CIFAR-10 ({', '.join(ANIMALS)}) or `other`, a class learnt from "
-                   f"{cfg['other_per_class']} training images of each of CIFAR-10's vehicles "
-                   f"({', '.join(NOT_ANIMALS)}) so that the judge can answer \"none of these animals\"")
-        other = (f" On the {test['n_other']} vehicle test images, {100 * test['per_class'][OTHER]:.1f} % are called "
-                 "`other`.")
-    else:
-        classes, other = f"the six animal classes of CIFAR-10: {', '.join(net.classes)}", ""
-    return f"""# resnet-animals
-
-{what} that classifies 32x32 images into {classes}.
-catgan uses it as a judge: an image "is a cat" when its top-1 class is `cat`.
-
-## Measured test accuracy
-
-**{100 * test["accuracy"]:.2f} %** on the {test["n"]} CIFAR-10 test images of the six animal classes
-(top-1 among all {len(net.classes)} classes, {tta}). Measured on the weights as shipped{fp16}.{other}
-
-| class | accuracy (%) |
-|---|---|
-{rows}
-
-## Training
-
-{summary["train_images"]} CIFAR-10 training images (cifar10.zip, JPEG re-encodings), {summary["epochs"]} epochs
-({summary["steps"]} steps), {summary["wall_time_s"]} s on {summary["device"]}.{note} Reproduce:
-
-```bash
-python -m catgan.judges train {_flags(cfg)}
-```
-
-```json
-{json.dumps(cfg, indent=2)}
-```
-
-Data: CIFAR-10 (Krizhevsky 2009), research use.
-"""
