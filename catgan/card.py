@@ -53,8 +53,10 @@ def dataset_for(train_config: dict | None) -> Dataset:
 
 
 def render_card(config: ModelConfig, *, train_config: dict | None = None, summary: dict | None = None,
-                metrics: dict | None = None, repo_id: str | None = None, gif: bool = False) -> str:
-    """README.md for a weights folder. ``metrics`` is a results row (catgan.results.find_row)."""
+                metrics: dict | None = None, repo_id: str | None = None, gif: bool = False,
+                directions: dict | None = None) -> str:
+    """README.md for a weights folder. ``metrics`` is a results row (catgan.results.find_row);
+    ``directions`` the meta of its named latent directions (catgan.directions)."""
     name = f"{config.arch}-{config.img_size}"
     family = architecture(config.arch).title
     data = dataset_for(train_config)
@@ -95,8 +97,25 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
                   "|---|---|---|---|---|---|",
                   "| " + " | ".join(str(summary.get(k, "")) for k in keys) + " |", ""]
     lines += ["## Metrics", ""] + _metrics_section(metrics, values)
+    if directions:
+        lines += _directions_section(directions)
     lines += ["## Model config", "", "```json", json.dumps(asdict(config), indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def _directions_section(meta: dict) -> list[str]:
+    from .directions import effect_table
+
+    shipped = ", ".join(f"\"{d['label']}\"" for d in meta["directions"]) or "none"
+    return ["## Named latent directions", "",
+            f"Directions found without labels: attributes measured on generated images (the {meta['judge']} "
+            "judge's breed probabilities and P(cat), fur lightness and warmth, background lightness), a linear "
+            "boundary per attribute in z (InterFaceGAN), and only directions that move their own attribute "
+            f"significantly and more than any other ship: {shipped}. Rows: -3 to +3 units, four seeds each.", "",
+            "![directions](directions.png)", "",
+            f"Mean change from -{meta['step']:g} to +{meta['step']:g} units over {meta['config']['n_test']} held-out "
+            "seeds, in units of each attribute's spread (bold: the named attribute):", "",
+            effect_table(meta), ""]
 
 
 def _metrics_section(metrics: dict | None, values: list) -> list[str]:

@@ -38,14 +38,18 @@ class Directions:
         return len(self.explained)
 
     def apply(self, z: torch.Tensor, amounts) -> torch.Tensor:
-        """``z`` moved by ``amounts[i]`` along direction i (missing amounts count as 0)."""
-        a = torch.zeros(len(self))
-        given = torch.as_tensor(list(amounts)[:len(self)], dtype=torch.float32)
-        a[:len(given)] = given
-        return z + a @ self.vectors
+        return move(z, self.vectors, amounts)
 
     def labels(self) -> list[str]:
         return [f"PC{i + 1} ({100 * v:.1f} % of variance)" for i, v in enumerate(self.explained)]
+
+
+def move(z: torch.Tensor, vectors: torch.Tensor, amounts) -> torch.Tensor:
+    """``z`` moved by ``amounts[i]`` along row i of ``vectors`` (missing amounts count as 0)."""
+    a = torch.zeros(len(vectors))
+    given = torch.as_tensor(list(amounts)[:len(vectors)], dtype=torch.float32)
+    a[:len(given)] = given
+    return z + a @ vectors
 
 
 @torch.no_grad()
@@ -127,5 +131,5 @@ def write_mp4(frames, path: str | os.PathLike, fps: float) -> Path:
     return path
 
 
-__all__ = ["METHODS", "MODES", "Directions", "latents", "principal_directions",
+__all__ = ["METHODS", "MODES", "Directions", "latents", "move", "principal_directions",
            "cached_directions", "lerp", "slerp", "path", "write_mp4"]

@@ -84,6 +84,7 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
                 results=None, run_dir: str | os.PathLike | None = None) -> list[str]:
     """Copy what gets uploaded into ``stage`` and render its README.md; returns the file names."""
     from .card import read_card_data, render_card
+    from .directions import META_NAME, PICTURE_NAME, VECTORS_NAME, load_directions
     from .results import find_row, read_table
 
     weights_dir, stage = Path(weights_dir), Path(stage)
@@ -111,8 +112,13 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
     gif = next((p for p in (weights_dir / "evolution.gif", run and run / "evolution.gif") if p and p.is_file()), None)
     if gif is not None:
         shutil.copyfile(gif, stage / "evolution.gif")
+    named = load_directions(weights_dir)  # the named latent directions travel with the model
+    if named is not None:
+        for name in (VECTORS_NAME, META_NAME, PICTURE_NAME):
+            if (weights_dir / name).is_file():
+                shutil.copyfile(weights_dir / name, stage / name)
     card = render_card(generator.config, train_config=train_config, summary=summary, metrics=metrics,
-                       repo_id=repo_id, gif=gif is not None)
+                       repo_id=repo_id, gif=gif is not None, directions=named.meta if named else None)
     (stage / "README.md").write_text(card)
     return sorted(p.name for p in stage.iterdir())
 
