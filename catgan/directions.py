@@ -146,7 +146,7 @@ def others(name: str, table: dict) -> list[str]:
 
 
 def margin(name: str, table: dict[str, Effect]) -> float:
-    return table[name].mean - max(abs(table[k].mean) for k in others(name, table))
+    return table[name].mean - max((abs(table[k].mean) for k in others(name, table)), default=0.0)
 
 
 def passes(name: str, table: dict[str, Effect]) -> bool:

@@ -183,3 +183,31 @@ def test_export_of_a_stopped_run_describes_its_checkpoint_not_an_old_summary(cat
     assert train_cli.export_main([str(run), str(tmp_path / "w")]) == 0
     card = (tmp_path / "w" / "README.md").read_text()
     assert "| 4 |" in card and "| 2 |" not in card  # steps from the checkpoint, not summary.json's 2
+
+
+def test_the_cuda_paths_that_can_be_checked_on_cpu(cats_zip, tmp_path, monkeypatch):
+    """Device placement per rank, and fp16's grad-scaler state surviving a checkpoint (here with
+    CPU scalers standing in for CUDA ones: the same state_dict/load_state_dict path)."""
+    from catgan.trainer import resolve_device
+
+    with monkeypatch.context() as m:
+        m.setattr(torch.cuda, "is_available", lambda: True)
+        assert resolve_device("cuda", local_rank=1) == torch.device("cuda", 1)
+        assert resolve_device("auto", local_rank=2) == torch.device("cuda", 2)
+        m.setattr(torch.cuda, "is_available", lambda: False)
+        assert resolve_device("auto") == torch.device("cpu")
+        with pytest.raises(ValueError, match="no CUDA GPU is visible"):
+            resolve_device("cuda")
+    images = load_images(cats_zip, 32, limit=64, progress=False).images
+    cfg = TrainConfig(out=str(tmp_path / "run"), steps=2, batch_size=16, precision="fp32")
+    model = ModelConfig(img_size=32, g_width=8, d_width=8)
+    first = Trainer(model, cfg, images, progress=False)
+    first.scaler_g, first.scaler_d = torch.amp.GradScaler("cpu", init_scale=1024.0), torch.amp.GradScaler("cpu")
+    first.fit()
+    saved = load_checkpoint(tmp_path / "run")
+    assert saved["scaler_g"]["scale"] == first.scaler_g.get_scale() and saved["scaler_d"]["scale"] > 0
+    again = Trainer(model, TrainConfig(out=str(tmp_path / "run"), steps=4, batch_size=16, precision="fp32"), images,
+                    progress=False)
+    again.scaler_g, again.scaler_d = torch.amp.GradScaler("cpu"), torch.amp.GradScaler("cpu")
+    again.resume()
+    assert again.scaler_g.get_scale() == first.scaler_g.get_scale() != torch.amp.GradScaler("cpu").get_scale()
