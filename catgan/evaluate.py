@@ -26,6 +26,7 @@ from .models import SIZES
 from .results import render_markdown
 from .fileio import atomic_write_text
 from .images import from_uint8, to_uint8
+from .judges import DEFAULT_JUDGE, OFFLINE_JUDGE
 from .latent import latents
 
 
@@ -33,7 +34,7 @@ from .latent import latents
 class EvalConfig:
     real: str = "../shared/data/cat-faces-64.zip"  # the real images: a zip or folder of cat faces
     models: tuple[str, ...] = ()  # weights folders (config.json + model.safetensors), one table row each
-    judges: tuple[str, ...] = ("resnet50", "efficientnet_lite0")  # classifiers that say "cat" (catgan.judges)
+    judges: tuple[str, ...] = (DEFAULT_JUDGE, OFFLINE_JUDGE)  # classifiers that say "cat" (catgan.judges)
     n: int = 10000  # samples per generator (the real row judges every real image)
     real_limit: int | None = None  # use only the first N real images (quick runs, tests)
     img_size: int = 64  # resolution of the real row
