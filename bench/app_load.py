@@ -1,10 +1,12 @@
 """Many simulated users on loopback: each loops through quiz pairs, answers and new samples via
-gradio_client against a running app (`python app.py` in a subprocess, with a fresh quiz DB).
+gradio_client against a running app (`python app.py` in a subprocess, with a fresh quiz DB and the
+quiz's limits on). Each user sends its own X-Forwarded-For address, as the Space's proxy would.
 
     python bench/app_load.py [--users 32] [--seconds 120] [--real ../shared/data/cat-faces-64.zip]
 
-Reports errors, p50/p95 latency per call, and answers sent vs answers stored in SQLite (they must
-be equal). Prints figures; never fails because a machine is slow.
+Reports errors, p50/p95 latency per call, and the answers: sent, counted by the app (the reply says
+when one is not: too fast for a person) and stored in SQLite; counted must equal stored-and-counted,
+and every answer sent must be stored. Prints figures; never fails because a machine is slow.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ def user(url: str, folder: Path, model: str, until: float, think: float, grid: i
          lock: threading.Lock, seed: int) -> None:
     rng = random.Random(seed)
     try:
-        c = Client(url, analytics_enabled=False, verbose=False, download_files=str(folder))
+        c = Client(url, analytics_enabled=False, verbose=False, download_files=str(folder),
+                   headers={"X-Forwarded-For": f"198.18.{seed // 250}.{seed % 250 + 1}"})  # one address per user
     except Exception as e:  # noqa: BLE001
         with lock:
             stats["errors"].append(f"connect: {e}")
@@ -39,7 +42,7 @@ def user(url: str, folder: Path, model: str, until: float, think: float, grid: i
                            ("new_cats", lambda: c.predict(model, grid, 1.0, "nearest", 2, api_name="/new_cats"))):
             t = time.perf_counter()
             try:
-                call()
+                reply = call()
             except Exception as e:  # noqa: BLE001
                 with lock:
                     stats["errors"].append(f"{name}: {type(e).__name__}: {str(e)[:120]}")
@@ -50,6 +53,7 @@ def user(url: str, folder: Path, model: str, until: float, think: float, grid: i
                 stats["latency"][name].append(time.perf_counter() - t)
                 if name == "quiz_answer":
                     stats["answers"] += 1
+                    stats["counted"] += "Not counted" not in reply[2]
             time.sleep(rng.uniform(0, 2 * think))
 
 
@@ -67,7 +71,7 @@ def main() -> None:
     db = tmp / "quiz.sqlite"
     server = AppServer(args.real, db)
     model = sorted(d.name for d in server.weights.iterdir() if (d / "config.json").is_file())[0]
-    stats = {"errors": [], "latency": defaultdict(list), "answers": 0}
+    stats = {"errors": [], "latency": defaultdict(list), "answers": 0, "counted": 0}
     lock = threading.Lock()
     try:
         Client(server.url, analytics_enabled=False, verbose=False, download_files=str(tmp / "warm")).predict(
@@ -83,7 +87,7 @@ def main() -> None:
     finally:
         server.close()
     with contextlib.closing(sqlite3.connect(db)) as con:
-        stored = con.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+        stored = dict(con.execute("SELECT counted, COUNT(*) FROM answers GROUP BY counted").fetchall())
     everything = [x for xs in stats["latency"].values() for x in xs]
     print(f"{args.users} users for {args.seconds:.0f} s (think {args.think} s, {args.grid}-cat grids) "
           f"against {server.url}")
@@ -92,8 +96,11 @@ def main() -> None:
     for name, xs in [*sorted(stats["latency"].items()), ("all", everything)]:
         p50, p95 = percentiles(xs)
         print(f"{name:12s} {len(xs):6d} {p50:7.3f} {p95:7.3f}")
-    print(f"answers sent: {stats['answers']}, stored in SQLite: {stored}"
-          f" ({'equal' if stored == stats['answers'] else 'MISMATCH'})")
+    total, counted = sum(stored.values()), stored.get(1, 0)
+    print(f"answers sent: {stats['answers']}, stored in SQLite: {total}"
+          f" ({'equal' if total == stats['answers'] else 'MISMATCH'}); counted by the app: {stats['counted']}, "
+          f"stored as counted: {counted} ({'equal' if counted == stats['counted'] else 'MISMATCH'}); "
+          f"not counted (too fast): {stored.get(0, 0)}")
 
 
 if __name__ == "__main__":

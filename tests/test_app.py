@@ -23,6 +23,7 @@ import app  # noqa: E402
 from app_ui import sources  # noqa: E402
 from app_ui.sources import WeightSource  # noqa: E402
 from catgan.models import ModelConfig, build_generator  # noqa: E402
+from catgan.quiz_limits import QuizLimits  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
 
@@ -61,7 +62,8 @@ def weights(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, weights, cats_zip):
     tmp = tmp_path_factory.mktemp("app")
-    with Served(tmp, weights_root=weights, real_source=str(cats_zip), real_limit=200, quiz_db=tmp / "quiz.sqlite") as s:
+    with Served(tmp, weights_root=weights, real_source=str(cats_zip), real_limit=200, quiz_db=tmp / "quiz.sqlite",
+                quiz_limits=QuizLimits.off()) as s:  # answers at machine speed count here (test_quiz tests the limits)
         yield s
 
 
@@ -201,7 +203,7 @@ def test_quiz_flow_score_streak_and_stats(server):
     right_answers = 0
     for i in range(3):
         left, right, prompt, *cleared = c.predict(api_name="/quiz_new")
-        assert Image.open(left).size == Image.open(right).size == (256, 256) and cleared == ["", "", ""]
+        assert Image.open(left).size == Image.open(right).size == (64, 64) and cleared == ["", "", ""]
         cap_l, cap_r, reveal, mine, stats = c.predict("left", api_name="/quiz_answer")
         real_is_left = "**left** cat is the real photo" in reveal
         right_answers += real_is_left
@@ -261,7 +263,7 @@ def test_quiz_payload_before_the_answer_reveals_nothing(server):
             assert f["mime_type"] in (None, "image/png") and f.get("meta") == right.get("meta")
             body = httpx.get(f["url"]).content
             img = Image.open(io.BytesIO(body))
-            assert img.format == "PNG" and img.size == (256, 256) and set(img.info) <= {"dpi"}
+            assert img.format == "PNG" and img.size == (64, 64) and set(img.info) <= {"dpi"}
             assert f["size"] in (None, len(body))
             sizes.add(len(body))
         # everything but the two random file identities must be the same in every round

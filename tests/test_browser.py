@@ -20,6 +20,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chro
 
 from test_app import Served, tiny_weights  # noqa: E402
 
+from catgan.quiz_limits import QuizLimits  # noqa: E402
+
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -32,8 +34,8 @@ def page(tmp_path_factory):
     weights = Path(os.environ.get("CATGAN_BROWSER_WEIGHTS") or tiny_weights(tmp / "weights"))
     for var in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):  # Chromium writes its profile there
         os.environ[var] = str(tmp / "home")
-    with (Served(tmp, weights_root=weights, real_source=str(fakes), real_limit=40,
-                 quiz_db=tmp / "quiz.sqlite") as server, sync_api.sync_playwright() as p):
+    with (Served(tmp, weights_root=weights, real_source=str(fakes), real_limit=40, quiz_db=tmp / "quiz.sqlite",
+                 quiz_limits=QuizLimits.off()) as server, sync_api.sync_playwright() as p):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 1000})
         pg.set_default_timeout(30_000)

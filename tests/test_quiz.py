@@ -1,13 +1,18 @@
-"""catgan.quiz: fair pairs, the SQLite answer store, real-photo sources."""
+"""catgan.quiz and catgan.quiz_limits: fair pairs, one answer per pair, a human pace, the SQLite
+store, real-photo sources; and the same served by the app, against concurrent and scripted callers."""
 import contextlib
+import os
 import sqlite3
 import threading
+import zipfile
 
 import pytest
 import torch
+from conftest import jpeg_bytes, synthetic_faces
 from PIL import Image
 
 from catgan import quiz
+from catgan.quiz_limits import Pace, QuizLimits, client_address
 
 
 def test_store_counts_rates_and_persists(tmp_path):
@@ -15,7 +20,7 @@ def test_store_counts_rates_and_persists(tmp_path):
     store = quiz.QuizStore(db)
     assert store.stats()["total"]["n"] == 0
     for fooled in (True, False, False, True):
-        store.record("dcgan-64", 64, fooled)
+        assert store.record("dcgan-64", 64, fooled) == quiz.Recorded(True, True)
     store.record("gan-32", 32, True)
     again = quiz.QuizStore(db)  # a restart: same file, same figures
     s = again.stats()
@@ -67,26 +72,137 @@ def test_store_loses_nothing_under_concurrent_writers(tmp_path):
     assert not errors and store.count() == 200
 
 
-def test_pairs_are_processed_identically_and_sides_are_random(tmp_path):
+def test_32_concurrent_answers_to_one_pair_store_exactly_one(tmp_path):
+    """Before: the 'answered' flag lived in the session's gr.State, read by up to 4 requests at
+    once, and one pair could be counted 4 times. Now the pair's id is unique in SQLite."""
+    store = quiz.QuizStore(tmp_path / "q.sqlite")
+    start, results, checks = threading.Barrier(32), [], []
+
+    def answer(i):
+        start.wait()
+        results.append(store.record("dcgan-64", 64, i % 2 == 0, uid="a" * 32, check=lambda: checks.append(i)))
+
+    threads = [threading.Thread(target=answer, args=(i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.stored for r in results) == 1 and len(checks) == 1  # only the one that claimed it was checked
+    assert store.count() == 1 and store.count(counted=False) == 0
+
+
+def test_answers_too_fast_are_stored_but_not_counted(tmp_path):
+    store = quiz.QuizStore(tmp_path / "q.sqlite")
+    done = store.record("m", 64, True, check=lambda: "too fast")
+    assert done == quiz.Recorded(True, False, "too fast")
+    assert store.count() == 0 and store.count(counted=False) == 1 and store.stats()["total"]["n"] == 0
+
+
+def test_imported_answers_count_once_and_old_stores_are_migrated(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with contextlib.closing(sqlite3.connect(db)) as con:  # the schema before answers had ids
+        con.execute("CREATE TABLE answers (id INTEGER PRIMARY KEY, at REAL NOT NULL, model TEXT NOT NULL, "
+                    "resolution INTEGER NOT NULL, fooled INTEGER NOT NULL CHECK (fooled IN (0, 1)))")
+        con.executemany("INSERT INTO answers (at, model, resolution, fooled) VALUES (1.0, 'gan-32', 32, ?)", [(0,), (1,)])
+        con.commit()
+    store = quiz.QuizStore(db)
+    assert store.count() == 2
+    rows = [{"id": f"{i:032x}", "at": 2.0, "model": "dcgan-64", "resolution": 64, "fooled": i % 2 == 0} for i in range(5)]
+    assert store.import_answers(rows) == 5 and store.import_answers(rows[2:]) == 0
+    assert store.record("dcgan-64", 64, True, uid=rows[0]["id"]).stored is False  # an imported pair is answered
+    assert store.count() == 7 and quiz.QuizStore(db).count() == 7
+
+
+# ---------------------------------------------------------------- pace and clients
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_pace_counts_only_human_speed_answers():
+    clock = Clock()
+    pace = Pace(QuizLimits(min_view_s=0.5, min_gap_s=1.0, client_max=3, client_window_s=60), clock)
+    shown = clock.now
+    clock.now += 0.2
+    assert "within 0.5 s" in pace.check("s1", "1.2.3.4", shown)  # too soon after the pair appeared
+    clock.now += 0.9
+    assert "one answer per 1 s" in pace.check("s1", "1.2.3.4", shown)  # 0.9 s after the last attempt
+    clock.now += 1.1
+    assert pace.check("s1", "1.2.3.4", shown) is None
+    for session in ("s2", "s3"):  # new sessions from the same address: counted up to the cap
+        assert pace.check(session, "1.2.3.4", shown) is None
+    assert "over 3 answers from one address" in pace.check("s4", "1.2.3.4", shown)
+    assert pace.check("s5", "5.6.7.8", shown) is None  # another address is not held back
+    clock.now += 61
+    assert pace.check("s4", "1.2.3.4", shown) is None  # the window moved on
+
+
+def test_pace_memory_is_bounded():
+    pace = Pace(QuizLimits.off(), Clock())
+    pace.MAX_KEYS = 100
+    for i in range(1000):
+        pace.check(f"s{i}", f"c{i}", 0.0)
+    assert len(pace._last) == len(pace._counted) == 100
+
+
+@pytest.mark.parametrize("peer, header, expected", [
+    ("8.8.8.8", None, "8.8.8.8"),  # no proxy
+    ("8.8.8.8", "1.1.1.1", "8.8.8.8"),  # a header from the internet is not believed
+    ("10.0.3.7", "81.2.69.160", "81.2.69.160"),  # behind the Space's proxy
+    ("10.0.3.7", "1.1.1.1, 81.2.69.160", "81.2.69.160"),  # a made-up first hop: the proxy's own is last
+    ("10.0.3.7", "1.1.1.1, 81.2.69.160, 10.0.0.2", "81.2.69.160"),  # internal hops after it are skipped
+    ("127.0.0.1", "10.1.0.5", "10.1.0.5"),  # all private (a local proxy): the first hop
+    ("127.0.0.1", "not-an-ip", "127.0.0.1"),
+    (None, None, "unknown"),
+])
+def test_client_address_holds_behind_a_proxy(peer, header, expected):
+    assert client_address(peer, header) == expected
+
+
+# ---------------------------------------------------------------- pairs and photos
+
+def test_pairs_are_small_identical_in_form_and_sides_are_random(tmp_path):
     real = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)
     fake = torch.rand(3, 32, 32) * 2 - 1
-    sides, sizes = set(), set()
+    sides, sizes, ids = set(), set(), set()
     for _ in range(40):
         pair = quiz.make_pair(real, fake, 32, tmp_path)
         sides.add(pair.real_side)
+        ids.add(pair.id)
         left, right = Image.open(pair.left), Image.open(pair.right)
-        assert left.size == right.size == (quiz.DISPLAY, quiz.DISPLAY) and left.mode == right.mode == "RGB"
+        assert left.size == right.size == (quiz.PAIR_PX, quiz.PAIR_PX) and left.mode == right.mode == "RGB"
         assert left.info.keys() == right.info.keys() and not (set(left.info) - {"dpi"})  # no metadata
         sizes |= {pair.left.stat().st_size, pair.right.stat().st_size}
         assert len(pair.left.stem) == len(pair.right.stem) == 32  # random names
-    assert sides == {"left", "right"}
+    assert sides == {"left", "right"} and len(ids) == 40
     assert len(sizes) == 1  # every file has the same byte count, whatever it shows
+    assert 2 * sizes.pop() < 30_000  # bytes per pair (256 px pairs were 394 KB)
 
 
 def test_present_is_the_same_path_for_uint8_and_float():
     x = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
     as_float = x.float() / 127.5 - 1
     assert quiz.present(x, 32).tobytes() == quiz.present(as_float, 32).tobytes()
+
+
+def test_each_session_sees_every_photo_once_before_any_repeats():
+    n, deck, seen = 50, None, []
+    for _ in range(n):
+        i, deck = quiz.next_photo(deck, n)
+        seen.append(i)
+    assert sorted(seen) == list(range(n))
+    again = [quiz.next_photo(deck, n)[0] for _ in range(3)]  # used up: a new shuffle starts
+    assert all(0 <= i < n for i in again)
+    other = None
+    others = []
+    for _ in range(n):
+        i, other = quiz.next_photo(other, n)
+        others.append(i)
+    assert others != seen  # every session has its own order
 
 
 def test_real_sources(tmp_path, cats_zip, monkeypatch):
@@ -101,6 +217,104 @@ def test_real_sources(tmp_path, cats_zip, monkeypatch):
     assert quiz.real_photos(cats_zip, 64, limit=20) is photos  # decoded once per process
 
 
+def test_the_whole_set_is_used_not_the_first_2000(tmp_path):
+    path = tmp_path / "many.zip"
+    tiny = jpeg_bytes(Image.new("RGB", (8, 8), (200, 120, 40)), "PNG")
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(2100):
+            z.writestr(f"cats/{i:04d}.png", tiny)
+    assert len(quiz.real_photos(path, 16)) == 2100
+
+
 def test_default_db_path_honours_the_env(monkeypatch, tmp_path):
     monkeypatch.setenv(quiz.ENV_DB, str(tmp_path / "x.sqlite"))
     assert quiz.default_db_path() == tmp_path / "x.sqlite"
+
+
+# ---------------------------------------------------------------- served
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["NO_PROXY"] = "127.0.0.1,localhost" + (f",{os.environ['NO_PROXY']}" if os.environ.get("NO_PROXY") else "")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The app with the limits on (a 3-answer cap per address, so the cap shows quickly), real
+    photos: 12 distinct synthetic faces."""
+    import app
+    from catgan.models import ModelConfig, build_generator
+
+    tmp = tmp_path_factory.mktemp("served")
+    g = build_generator(ModelConfig(arch="dcgan", img_size=64, z_dim=16, g_width=8, d_width=8))
+    g.save_pretrained(tmp / "weights" / "dcgan-64", config=g.config)
+    (tmp / "real").mkdir()
+    for i, img in enumerate(synthetic_faces(12, seed=5)):
+        img.save(tmp / "real" / f"{i}.png")
+    limits = QuizLimits(min_view_s=0.5, min_gap_s=1.0, client_max=3, client_window_s=600)
+    demo = app.queued(app.build_demo(tmp / "weights", real_source=str(tmp / "real"), quiz_db=tmp / "quiz.sqlite",
+                                     quiz_repo="", quiz_limits=limits))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_options())
+    yield url, tmp
+    demo.close()
+
+
+def client(served, address=None):
+    from gradio_client import Client
+
+    url, tmp = served
+    return Client(url, analytics_enabled=False, verbose=False, download_files=str(tmp / "dl"),
+                  headers={"X-Forwarded-For": address} if address else None)
+
+
+def test_served_32_concurrent_answers_to_one_pair_count_once(served):
+    import time
+
+    store = quiz.QuizStore(served[1] / "quiz.sqlite")
+    before = store.count() + store.count(counted=False)
+    c = client(served, "81.2.69.1")
+    c.predict(api_name="/quiz_new")
+    time.sleep(0.6)
+    jobs = [c.submit("left", api_name="/quiz_answer") for _ in range(32)]
+    ok, refused = [], []
+    for job in jobs:
+        try:
+            ok.append(job.result())
+        except Exception as e:  # noqa: BLE001
+            refused.append(str(e))
+    assert len(ok) == 1 and "Not counted" not in ok[0][2]
+    assert len(refused) == 31 and all("already answered" in e for e in refused)
+    assert store.count() + store.count(counted=False) == before + 1
+
+
+def test_served_answers_count_only_at_a_human_pace_and_per_address(served):
+    import time
+
+    c = client(served, "81.2.69.2")
+    c.predict(api_name="/quiz_new")
+    assert "Not counted in everyone's answers: answered within 0.5 s" in c.predict("left", api_name="/quiz_answer")[2]
+    counted = 0
+    for i in range(4):  # fresh sessions from one address, each at a human pace: the cap of 3 holds
+        c = client(served, "81.2.69.2" if i < 3 else "1.1.1.1, 81.2.69.2")  # a made-up first hop changes nothing
+        c.predict(api_name="/quiz_new")
+        time.sleep(0.6)
+        reveal = c.predict("right", api_name="/quiz_answer")[2]
+        counted += "Not counted" not in reveal
+    assert counted == 3 and "over 3 answers from one address" in reveal
+    c = client(served, "81.2.69.3")  # another address still counts
+    c.predict(api_name="/quiz_new")
+    time.sleep(0.6)
+    assert "Not counted" not in c.predict("right", api_name="/quiz_answer")[2]
+
+
+def test_served_session_never_sees_a_real_photo_twice(served):
+    import time
+
+    c = client(served, "81.2.69.4")
+    seen = set()
+    for _ in range(12):
+        left, right, *_ = c.predict(api_name="/quiz_new")
+        reveal = c.predict("left", api_name="/quiz_answer")[2]
+        real = left if "**left** cat is the real photo" in reveal else right
+        seen.add(Image.open(real).convert("RGB").tobytes())
+        time.sleep(0.05)
+    assert len(seen) == 12  # 12 photos, 12 pairs: each once

@@ -1,0 +1,115 @@
+"""Which quiz answers count: only those given at a human pace.
+
+A script can answer far faster than a person looks at two cats. An answer counts only when
+- its pair has been on screen for at least ``min_view_s`` (a person needs that to look at both),
+- its session answered nothing in the previous ``min_gap_s`` (every attempt restarts that clock),
+- its client (one address; behind a proxy, the address the proxy saw) has fewer than
+  ``client_max`` counted answers in the last ``client_window_s``. Sessions are cheap to make, so
+  this is the cap that holds against a script that opens many.
+Too fast answers are still revealed and stored, just not counted. The state is in memory, per
+process; a Space runs one process, so that is the whole picture there.
+"""
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QuizLimits:
+    min_view_s: float = 0.5  # a pair must have been shown this long before its answer counts
+    min_gap_s: float = 1.0  # at most one answer per this many seconds per session
+    client_max: int = 120  # counted answers per client ...
+    client_window_s: float = 600.0  # ... in this many seconds (one every 5 s, sustained)
+
+    @classmethod
+    def off(cls) -> "QuizLimits":
+        return cls(0.0, 0.0, 10**9, 1.0)
+
+
+class Pace:
+    """Thread-safe bookkeeping of answer times per session and per client, bounded in memory."""
+
+    MAX_KEYS = 100_000  # least recently seen sessions/clients are forgotten beyond this
+
+    def __init__(self, limits: QuizLimits = QuizLimits(), clock=time.monotonic):
+        self.limits, self.clock = limits, clock
+        self._lock = threading.Lock()
+        self._last: OrderedDict[str, float] = OrderedDict()  # session -> time of its last attempt
+        self._counted: OrderedDict[str, deque] = OrderedDict()  # client -> times of its counted answers
+
+    def check(self, session: str, client: str, shown_at: float) -> str | None:
+        """Call once per answer that claims its pair. None: it counts (and is booked as counted);
+        else the reason it does not. ``shown_at``: this clock's time when the pair was sent."""
+        lim, now = self.limits, self.clock()
+        with self._lock:
+            last = self._last.pop(session, None)
+            self._last[session] = now
+            _trim(self._last, self.MAX_KEYS)
+            if now - shown_at < lim.min_view_s:
+                return f"answered within {lim.min_view_s:g} s of the pair appearing"
+            if last is not None and now - last < lim.min_gap_s:
+                return f"more than one answer per {lim.min_gap_s:g} s"
+            times = self._counted.pop(client, None) or deque()
+            self._counted[client] = times
+            _trim(self._counted, self.MAX_KEYS)
+            while times and now - times[0] > lim.client_window_s:
+                times.popleft()
+            if len(times) >= lim.client_max:
+                return f"over {lim.client_max} answers from one address in {lim.client_window_s / 60:g} minutes"
+            times.append(now)
+            return None
+
+
+def _trim(d: OrderedDict, size: int) -> None:
+    while len(d) > size:
+        d.popitem(last=False)
+
+
+def client_address(peer: str | None, forwarded_for: str | None) -> str:
+    """The client's address. ``peer``: who connected; ``forwarded_for``: its X-Forwarded-For header.
+
+    The header is believed only from a peer on a private network (the Space's own proxy; on loopback,
+    a local test or benchmark), never from a peer on the internet, which could write anything in it.
+    A proxy appends the address it saw, and a client can put made-up ones in front, so the answer is
+    the last public address of the chain (made-up private ones after it can't come from the client:
+    the proxies append after them). Without such a header: the peer itself."""
+    peer = (peer or "").strip() or "unknown"
+    if not forwarded_for or not _is_private(peer):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_private(hop):
+            return hop if _is_ip(hop) else peer
+    return hops[0] if hops and _is_ip(hops[0]) else peer
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_private(text: str) -> bool:
+    """Not an internet address (a word that is not an address counts as public: never trusted)."""
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return not ip.is_global  # private, loopback, link-local, carrier-grade NAT (100.64/10), ...
+
+
+def request_keys(request) -> tuple[str, str]:
+    """(session, client) of a gr.Request (or None, for a direct call in tests)."""
+    if request is None:
+        return "none", "none"
+    headers = getattr(request, "headers", None) or {}
+    client = getattr(request, "client", None)
+    peer = getattr(client, "host", None) if client is not None else None
+    session = getattr(request, "session_hash", None) or "none"
+    return str(session), client_address(peer, headers.get("x-forwarded-for"))
