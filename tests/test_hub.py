@@ -1,25 +1,20 @@
 """catgan.hub: loading by repo id from the huggingface_hub cache (offline, no network, bundled
 fallback), the CATGAN_WEIGHTS setting, and publishing against a local stand-in for the Hub's HTTP API."""
-import base64
 import hashlib
 import json
 import sys
-import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
 from huggingface_hub import constants
-from huggingface_hub.utils.sha import git_hash
+from hub_standin import TOKEN, closed_port, fake_hub  # noqa: F401 - the fixture
 
 from catgan import hub, load_generator, publish
 from catgan.export import save_generator
 from catgan.models import ARCHITECTURES, SIZES, ModelConfig, build_generator
 
-TOKEN = "hf_catganTESTsecret0123456789abcdef"  # fake; must never leave the Authorization header
 CASES = [(a, s) for a in ARCHITECTURES for s in SIZES]
 UPLOADED = ["README.md", "config.json", "evolution.gif", "model.safetensors", "samples.png"]
 
@@ -130,137 +125,7 @@ def test_tampered_cached_file_fails_strictly(tmp_path, hf_cache):
         hub.load("u/catgan-dcgan-32", weights_root=tmp_path / "weights")
 
 
-# ------------------------------------------------------------------ a local stand-in for the Hub
-
-class FakeHub:
-    """The few endpoints publishing uses: create repo/branch, repo info, validate-yaml, preupload
-    (every file 'regular', with the remote git oid so unchanged files are skipped) and commit."""
-
-    def __init__(self):
-        self.repos: dict[str, dict] = {}  # repo_id -> {"refs": {branch: sha}, "commits": {sha: {...}}}
-        self.requests: list[dict] = []
-        self.fail_commit = 0  # HTTP status to answer commits with
-        hub_ = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                hub_.handle(self, "GET")
-
-            def do_POST(self):
-                hub_.handle(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def commits(self, repo_id):
-        return self.repos.get(repo_id, {}).get("commits", {})
-
-    def files(self, repo_id, ref="main") -> dict[str, bytes]:
-        return self.commits(repo_id)[self.repos[repo_id]["refs"][ref]]["files"]
-
-    def _commit(self, repo, parent, files, message):
-        sha = hashlib.sha1(f"{parent}{message}{sorted(files.items())}".encode()).hexdigest()
-        repo["commits"][sha] = {"files": files, "parent": parent, "message": message}
-        return sha
-
-    def handle(self, req, method):
-        body = req.rfile.read(int(req.headers.get("Content-Length") or 0))
-        self.requests.append({"method": method, "path": req.path, "body": body,
-                              "headers": {k.lower(): v for k, v in req.headers.items()}})
-        parts = req.path.split("?")[0].strip("/").split("/")
-        status, out, headers = 404, {"error": "not found"}, {}
-        if req.headers.get("Authorization") != f"Bearer {TOKEN}":
-            status, out = 401, {"error": "Invalid credentials"}
-        elif parts[:3] == ["api", "repos", "create"]:
-            data = json.loads(body)
-            repo_id = f"{data['organization']}/{data['name']}"
-            if repo_id in self.repos:
-                status, out = 409, {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"}
-            else:
-                repo = self.repos[repo_id] = {"refs": {}, "commits": {}, "private": data.get("visibility") == "private"}
-                repo["refs"]["main"] = self._commit(repo, None, {".gitattributes": b"*.safetensors filter=lfs\n"},
-                                                    "initial commit")
-                status, out = 200, {"url": f"{self.url}/{repo_id}"}
-        elif parts[:2] == ["api", "validate-yaml"]:
-            yaml.safe_load(json.loads(body)["content"].split("---")[1])
-            status, out = 200, {"errors": [], "warnings": []}
-        elif parts[:2] == ["api", "models"] and len(parts) in (4, 6) and f"{parts[2]}/{parts[3]}" in self.repos:
-            repo_id, action, ref = f"{parts[2]}/{parts[3]}", *(parts[4:] or ["revision", "main"])
-            repo = self.repos[repo_id]
-            status, out = self.repo_action(repo, repo_id, action, ref, body)
-        elif parts[:2] == ["api", "models"]:
-            status, out, headers = 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
-        self.reply(req, status, out, headers)
-
-    def repo_action(self, repo, repo_id, action, ref, body):
-        if action == "branch":
-            if ref in repo["refs"]:
-                return 409, {"error": "branch exists"}
-            repo["refs"][ref] = repo["refs"]["main"]
-            return 200, {}
-        if ref not in repo["refs"]:
-            return 404, {"error": "Revision not found"}
-        head = repo["refs"][ref]
-        files = repo["commits"][head]["files"]
-        if action == "revision":
-            return 200, {"id": repo_id, "sha": head, "private": repo["private"],
-                         "siblings": [{"rfilename": f} for f in sorted(files)]}
-        if action == "preupload":
-            return 200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
-                                    "oid": git_hash(files[f["path"]]) if f["path"] in files else None}
-                                   for f in json.loads(body)["files"]]}
-        if action == "commit":
-            if self.fail_commit:
-                return self.fail_commit, {"error": "Internal Error - We're working hard to fix this"}
-            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
-            header = next(x["value"] for x in lines if x["key"] == "header")
-            added = {x["value"]["path"]: base64.b64decode(x["value"]["content"]) for x in lines if x["key"] == "file"}
-            repo["refs"][ref] = sha = self._commit(repo, head, {**files, **added}, header["summary"])
-            repo["commits"][sha]["added"] = sorted(added)
-            return 200, {"commitUrl": f"{self.url}/{repo_id}/commit/{sha}", "commitOid": sha}
-        return 404, {"error": f"unknown action {action}"}
-
-    def reply(self, req, status, out, headers=None):
-        data = json.dumps(out).encode()
-        req.send_response(status)
-        for key, value in {**(headers or {}), "Content-Type": "application/json"}.items():
-            req.send_header(key, value)
-        req.send_header("Content-Length", str(len(data)))
-        req.end_headers()
-        req.wfile.write(data)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def fake_hub(tmp_path, monkeypatch):
-    server = FakeHub()
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # to check staging is cleaned up
-    (tmp_path / "tmp").mkdir()
-    yield server
-    server.close()
-
+# ------------------------------------------------------------------ publishing, against tests/hub_standin.py
 
 @pytest.fixture
 def weights_dir(tmp_path) -> Path:
