@@ -83,6 +83,13 @@ def queued(demo: gr.Blocks) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=2, max_size=256)
 
 
+def stop(*_):
+    """SIGTERM (how a Space stops the app) ends it like Ctrl-C, so atexit handlers run: the last
+    push of quiz answers (catgan.quiz_sync). A second SIGTERM must not cut that push short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="folder of weights folders")
@@ -102,5 +109,5 @@ if __name__ == "__main__":
     torch.set_num_threads(args.torch_threads)  # process-wide, so only here and never in build_demo
     demo = build_demo(args.weights, real_source=args.real, quiz_db=args.quiz_db, real_limit=args.real_limit,
                       judge=args.judge, quiz_repo=args.quiz_repo)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a Space stops with SIGTERM: run atexit (last answer push)
+    signal.signal(signal.SIGTERM, stop)
     queued(demo).launch(**launch_options(args.host, args.port))

@@ -287,3 +287,85 @@ def test_the_deployed_files_alone_install_and_serve_all_four_tabs(tmp_path):
             proc.terminate()
             proc.wait(timeout=30)
         shutil.rmtree(venv, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- two app processes, stopped and restarted
+
+def serve(tmp_path: Path, name: str, hub_url: str, weights: Path) -> tuple[subprocess.Popen, str]:
+    """`python app.py` with CATGAN_QUIZ_REPO set, as on a Space (the Hub is the stand-in)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "PYTHONPATH")}
+    env.update(GRADIO_ANALYTICS_ENABLED="False", CATGAN_OFFLINE="1", NO_PROXY="127.0.0.1,localhost",
+               HF_ENDPOINT=hub_url, HF_TOKEN=TOKEN, HF_HUB_CACHE=str(tmp_path / f"hf-{name}"),
+               CATGAN_QUIZ_REPO="me/quiz-answers", CATGAN_REAL=str(tmp_path / "real"),
+               CATGAN_QUIZ_DB=str(tmp_path / f"{name}.sqlite"), GRADIO_TEMP_DIR=str(tmp_path / f"gradio-{name}"))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--weights", str(weights)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"{name}.log", "a"))
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def wait_up(proc, url, log):
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        time.sleep(0.3)
+    raise AssertionError(Path(log).read_text()[-2000:])
+
+
+def answer_at_human_pace(url, tmp_path, n):
+    from gradio_client import Client
+
+    c = Client(url, analytics_enabled=False, verbose=False, download_files=str(tmp_path / "dl"))
+    for _ in range(n):
+        c.predict(api_name="/quiz_new")
+        time.sleep(1.05)
+        assert "Not counted" not in c.predict(side="left", api_name="/quiz_answer")[2]
+    return c.predict(api_name="/quiz_stats")
+
+
+@pytest.mark.slow
+def test_two_app_processes_stop_restart_and_count_every_answer_once(fake_hub, tmp_path):
+    """Replicas a and b answer and are stopped (SIGTERM, as a Space stops them: the last push runs);
+    a restarts on its own disk and c starts on a wiped one. Both count each answer once. About a minute."""
+    from catgan.models import ModelConfig, build_generator
+
+    g = build_generator(ModelConfig(arch="dcgan", img_size=64, z_dim=16, g_width=8, d_width=8))
+    g.save_pretrained(tmp_path / "weights" / "dcgan-64", config=g.config)
+    (tmp_path / "real").mkdir()
+    for i, img in enumerate(synthetic_faces(6, seed=2)):
+        img.save(tmp_path / "real" / f"{i}.png")
+    procs = {}
+
+    def start(*names):
+        for name in names:
+            procs[name] = serve(tmp_path, name, fake_hub.url, tmp_path / "weights")
+        for name in names:
+            wait_up(*procs[name], tmp_path / f"{name}.log")
+
+    def stop(*names):
+        for name in names:
+            procs[name][0].terminate()
+        for name in names:
+            assert procs[name][0].wait(timeout=60) == 0
+
+    try:
+        start("a", "b")
+        assert "2 answers in all" in answer_at_human_pace(procs["a"][1], tmp_path, 2)
+        assert "2 answers in all" in answer_at_human_pace(procs["b"][1], tmp_path, 2)  # b counts its own
+        stop("a", "b")
+        files = {f: d for f, d in fake_hub.files("datasets/me/quiz-answers").items() if f.startswith("answers/")}
+        assert sorted(d.count(b"\n") for d in files.values()) == [2, 2]  # one file per process
+        (tmp_path / "b.sqlite").unlink()  # b's disk is gone; c is a new replica
+        procs["c"] = procs.pop("b")
+        start("a", "c")
+        for name in ("a", "c"):
+            assert "4 answers in all" in answer_at_human_pace(procs[name][1], tmp_path, 0)
+        stop("a", "c")
+    finally:
+        for proc, _ in procs.values():
+            if proc.poll() is None:
+                proc.kill()
