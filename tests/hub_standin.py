@@ -93,8 +93,7 @@ class FakeHub:
                 return self.reply(req, *self.repo_action(key, action, rest, body))
             if "resolve" in parts:  # [datasets|spaces/]USER/NAME/resolve/REV/PATH
                 i = parts.index("resolve")
-                key = "/".join(parts[:i]) if parts[0] in ("datasets", "spaces") else "/".join(parts[:i])
-                return self.download(req, method, key, parts[i + 1], "/".join(parts[i + 2:]))
+                return self.download(req, method, "/".join(parts[:i]), parts[i + 1], "/".join(parts[i + 2:]))
             return self.reply(req, 404, {"error": "not found"})
 
     def create(self, data):
