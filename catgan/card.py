@@ -104,15 +104,15 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
 
 
 def _directions_section(meta: dict) -> list[str]:
-    from .directions import effect_table
+    from .directions import PICTURE_NAME, effect_table
 
     shipped = ", ".join(f"\"{d['label']}\"" for d in meta["directions"]) or "none"
     return ["## Named latent directions", "",
             f"Directions found without labels: attributes measured on generated images (the {meta['judge']} "
             "judge's breed probabilities and P(cat), fur lightness and warmth, background lightness), a linear "
             "boundary per attribute in z (InterFaceGAN), and only directions that move their own attribute "
-            f"significantly and more than any other ship: {shipped}. Rows: -3 to +3 units, four seeds each.", "",
-            "![directions](directions.png)", "",
+            f"significantly and more than any other ship: {shipped}. Rows: -3 to +3 units, three seeds each.", "",
+            f"![directions]({PICTURE_NAME})", "",
             f"Mean change from -{meta['step']:g} to +{meta['step']:g} units over {meta['config']['n_test']} held-out "
             "seeds, in units of each attribute's spread (bold: the named attribute):", "",
             effect_table(meta), ""]

@@ -16,7 +16,7 @@
    against a breed: it contains that breed's probability).
 
 Writes ``directions.safetensors`` (k, z_dim) and ``directions.json`` (labels, measured effects)
-into the weights folder, so they travel with the model to the Hub, and ``directions.png``.
+into the weights folder, so they travel with the model to the Hub, and ``directions.jpg``.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from .fileio import atomic_write, atomic_write_text
 from .images import make_grid
 from .latent import latents, move
 
-VECTORS_NAME, META_NAME, PICTURE_NAME = "directions.safetensors", "directions.json", "directions.png"
+VECTORS_NAME, META_NAME, PICTURE_NAME = "directions.safetensors", "directions.json", "directions.jpg"
 BREEDS = {281: "tabby", 282: "tiger cat", 283: "Persian", 284: "Siamese", 285: "Egyptian cat"}
 # attribute -> the slider's label (the direction raises the attribute left to right)
 LABELS = {"lightness": "dark ↔ light fur", "warmth": "grey ↔ ginger", "background": "dark ↔ light background",
@@ -285,7 +285,7 @@ def main(argv: list[str]) -> int:
     save_directions(args.weights, vectors, meta)
     named = load_directions(args.weights)
     if len(named):
-        picture(generator, named).save(Path(args.weights) / PICTURE_NAME)
+        picture(generator, named).save(Path(args.weights) / PICTURE_NAME, quality=92)
     refresh_card(args.weights, generator.config, meta)
     print(effect_table(meta))
     print(f"wrote {len(named)} direction(s) to {args.weights}: {', '.join(named.labels()) or 'none passed'}")
