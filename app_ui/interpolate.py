@@ -7,7 +7,8 @@ import torch
 from catgan import latent
 from catgan.images import save_gif, to_pil
 
-from .common import RESAMPLING, Settings, generate, out_dir, upscale_grid
+from .common import RESAMPLING, Settings, generate, out_dir, shown_location, upscale_grid
+from .guard import MAX_SEED, bounded, short
 from .sample import SampleControls, amounts_of, current_latents
 
 MAX_FRAMES = 120
@@ -32,7 +33,7 @@ def interpolate(settings: Settings, start, seed_a, seed_b, method, frames, fps, 
     size = g.config.img_size
     scale = max(1, 256 // size)
     big = [im.resize((size * scale, size * scale), RESAMPLING[resampling]) for im in to_pil(x)]
-    folder = out_dir()
+    folder = out_dir(len(big) * big[0].width * big[0].height)  # MP4 + GIF: about a byte per pixel at most
     mp4 = latent.write_mp4(big, folder / "interpolation.mp4", fps)
     gif = folder / "interpolation.gif"
     save_gif(big, gif, duration_ms=max(20, round(1000 / fps)), loop=0)
@@ -40,7 +41,7 @@ def interpolate(settings: Settings, start, seed_a, seed_b, method, frames, fps, 
     strip = upscale_grid(x[picks], size * 2, resampling, nrow=len(picks))
     what = "the current sample" if start == "current sample" else f"seed {int(seed_a or 0)}"
     info = (f"{len(x)} frames ({method}, {mode}) from {what} to seed {int(seed_b or 0)} at {fps:g} fps; "
-            f"model {model} (weights `{loaded.location}`)")
+            f"model {short(model)} (weights `{shown_location(loaded)}`)")
     return str(mp4), str(gif), strip, [str(mp4), str(gif)], info
 
 
@@ -48,14 +49,14 @@ def build(settings: Settings, sample: SampleControls) -> None:
     gr.Markdown("Walk from one cat to another through the latent space. Slerp follows the sphere where "
                 "Gaussian latents live; lerp takes the straight line (and passes closer to the mean cat).")
     with gr.Row():
-        start = gr.Radio(["seed", "current sample"], value="seed", label="Start from")
-        seed_a = gr.Number(0, precision=0, label="Start seed", minimum=0)
-        seed_b = gr.Number(1, precision=0, label="End seed", minimum=0)
-        method = gr.Radio(list(latent.METHODS), value="slerp", label="Path")
+        start = bounded(gr.Radio(["seed", "current sample"], value="seed", label="Start from"))
+        seed_a = gr.Number(0, precision=0, label="Start seed", minimum=0, maximum=MAX_SEED)
+        seed_b = gr.Number(1, precision=0, label="End seed", minimum=0, maximum=MAX_SEED)
+        method = bounded(gr.Radio(list(latent.METHODS), value="slerp", label="Path"))
     with gr.Row():
         frames = gr.Slider(2, MAX_FRAMES, value=48, step=1, label="Frames")
         fps = gr.Slider(1, 60, value=24, step=1, label="Frames per second")
-        mode = gr.Radio(list(latent.MODES), value="ping-pong", label="Playback")
+        mode = bounded(gr.Radio(list(latent.MODES), value="ping-pong", label="Playback"))
         go = gr.Button("Interpolate", variant="primary")
     with gr.Row():
         video = gr.Video(label="MP4", format="mp4", autoplay=True, loop=True, interactive=False, height=300)

@@ -15,6 +15,7 @@ import gradio as gr
 from catgan import hub, latent
 
 from .common import NO_WEIGHTS, Settings, describe, generate, load_model, to_png, upscale_grid
+from .guard import MAX_SEED, bounded
 
 N_SLIDERS = 8
 MAX_CATS = 64
@@ -29,7 +30,7 @@ def model_choices(settings: Settings) -> list[tuple[str, str]]:
     for name, src in settings.sources.items():
         try:
             c = hub.read_model_config(src.source)
-            what = f"{c.arch.upper()} {c.img_size} px, {src.source}"
+            what = f"{c.arch.upper()} {c.img_size} px, {src.shown}"
             rank = (c.arch != "dcgan", -c.img_size)
         except (OSError, ValueError):
             what = f"Hub {src.where}"
@@ -101,14 +102,14 @@ def build(settings: Settings) -> SampleControls:
     if not choices:
         gr.Markdown("⚠️ " + NO_WEIGHTS)
     with gr.Row():
-        model = gr.Dropdown(choices, value=first, label="Model (weights/ or a Hub repo id)", allow_custom_value=True,
-                            scale=3)
-        seed = gr.Number(0, precision=0, label="Seed", minimum=0, scale=1)
+        model = bounded(gr.Dropdown(choices, value=first, allow_custom_value=True, scale=3,
+                                    label="Model (weights/ or a Hub repo id USER/REPO[@REVISION])"))
+        seed = gr.Number(0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, scale=1)
         new = gr.Button("New cats", variant="primary", scale=1)
     with gr.Row():
         n = gr.Slider(1, MAX_CATS, value=16, step=1, label="Grid size (cats)")
         truncation = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Truncation ψ (1 = none, smaller = more typical)")
-        resampling = gr.Radio(["nearest", "bicubic"], value="nearest", label="Upscaling")
+        resampling = bounded(gr.Radio(["nearest", "bicubic"], value="nearest", label="Upscaling"))
         zoom = gr.Slider(1, 8, value=3, step=1, label="Zoom (×)")
     with gr.Row():
         with gr.Column(scale=3):

@@ -15,6 +15,7 @@ from catgan.images import to_pil
 from catgan.metrics import cat_rate
 
 from .common import Settings, generate, load_model, upload_image
+from .guard import bounded, scrub, short
 from .sample import SampleControls, amounts_of, current_latents
 
 MAX_BATCH = 256
@@ -32,15 +33,16 @@ def _judge(name: str):
 
 def get_judge(name: str):
     if name not in JUDGES:
-        raise gr.Error(f"Unknown judge {name!r}; choose one of {', '.join(JUDGES)}.")
+        raise gr.Error(f"Unknown judge {short(name)!r}; choose one of {', '.join(JUDGES)}.")
     try:
         return _judge(name)
     except (JudgeUnavailable, OSError, ValueError) as e:
-        raise gr.Error(f"The judge {name} is not available here: {e}") from None
+        raise gr.Error(f"The judge {name} is not available here: {short(scrub(str(e)), 300)}") from None
 
 
 def judge_line(judge, notice) -> str:
-    return f"Judge **{judge.name}**, weights: {judge.weights}" + (f"  \n⚠️ {notice}" if notice else "")
+    line = f"Judge **{judge.name}**, weights: {scrub(judge.weights)}"
+    return line + (f"  \n⚠️ {scrub(notice)}" if notice else "")
 
 
 def score_image(image, judge: str):
@@ -104,14 +106,14 @@ def compare(image):
         try:
             judge, notice = _judge(name)
         except (JudgeUnavailable, OSError, ValueError) as e:
-            rows.append([name, "unavailable", "", "", f"{e}"[:160]])
+            rows.append([name, "unavailable", "", "", short(scrub(str(e)), 160)])
             continue
         if judge.name != name:  # it fell back to another judge, which has its own row
             rows.append([name, "unavailable", "", "", f"uses {judge.name} instead"])
             continue
         v = judge.score([image])[0]
         top = f"{v.top5[0][0]} ({v.top5[0][1]:.2f})"
-        rows.append([name, "cat" if v.is_cat else "not a cat", round(v.p_cat, 3), top, judge.weights])
+        rows.append([name, "cat" if v.is_cat else "not a cat", round(v.p_cat, 3), top, scrub(judge.weights)])
     return rows
 
 
@@ -123,7 +125,7 @@ def build(settings: Settings, sample: SampleControls) -> None:
             image = upload_image(label="Image (PNG, JPEG, WebP, GIF, BMP, TIFF; up to 10 MB)", type="pil",
                                 sources=["upload", "clipboard"], height=260)
             send = gr.Button("Use the current sample (Sample tab, first cat)")
-            judge = gr.Dropdown(list(JUDGES), value=settings.default_judge, label="Judge")
+            judge = bounded(gr.Dropdown(list(JUDGES), value=settings.default_judge, label="Judge"))
             go = gr.Button("Score", variant="primary")
         with gr.Column(scale=1):
             top5 = gr.Label(num_top_classes=5, label="Top-5")

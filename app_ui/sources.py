@@ -3,13 +3,17 @@ on top of them. Loading itself is catgan.hub.load (folder, Hub, cache, then bund
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from catgan import hub
 
+from .guard import public_path
+
 ENV_WEIGHTS = "CATGAN_WEIGHTS"
 SYNTAX = "NAME=FOLDER or NAME=USER/REPO[@REVISION]"
+REVISION = re.compile(r"^[\w.-]{1,64}$")  # a branch, tag or commit: no slashes, nothing path-like
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,11 @@ class WeightSource:
     @property
     def where(self) -> str:
         return f"{self.source}@{self.revision}" if self.revision else self.source
+
+    @property
+    def shown(self) -> str:
+        """``where`` as a visitor may see it: a folder relative to the repository, or its name."""
+        return self.where if self.revision or not os.path.isabs(self.source) else public_path(self.source)
 
 
 def weight_sources(spec: str | None = None, weights_root: str | os.PathLike | None = None) -> dict[str, WeightSource]:
@@ -43,6 +52,15 @@ def weight_sources(spec: str | None = None, weights_root: str | os.PathLike | No
     return out
 
 
+def typed_source(text: str) -> WeightSource | None:
+    """A Hub repo id typed by a visitor, "USER/REPO" or "USER/REPO@REVISION"; None if it is not one
+    (paths on this server never are)."""
+    repo, at, revision = text.partition("@")
+    if not hub.REPO_ID.match(repo) or ".." in repo or (at and not REVISION.match(revision)):
+        return None
+    return WeightSource(text, repo, revision or None)
+
+
 def find_sources(weights_root: str | os.PathLike) -> tuple[dict[str, WeightSource], str | None]:
     """(sources, error): a broken $CATGAN_WEIGHTS is ignored, and the error said on the page."""
     try:
@@ -51,7 +69,9 @@ def find_sources(weights_root: str | os.PathLike) -> tuple[dict[str, WeightSourc
         return weight_sources("", weights_root=weights_root), str(e)
 
 
-def load_source(source: WeightSource, weights_root: str | os.PathLike | None = None, device="cpu") -> hub.Loaded:
-    """Load one source; a Hub entry falls back to the bundled ``weights_root/<name>`` when offline."""
+def load_source(source: WeightSource, weights_root: str | os.PathLike | None = None, device="cpu", *,
+                max_bytes: int | None = None, cache_dir: str | os.PathLike | None = None) -> hub.Loaded:
+    """Load one source; a Hub entry falls back to the bundled ``weights_root/<name>`` when offline.
+    ``max_bytes`` and ``cache_dir``: see catgan.hub.load."""
     return hub.load(source.source, revision=source.revision, name=source.name, weights_root=weights_root,
-                    device=device)
+                    device=device, max_bytes=max_bytes, cache_dir=cache_dir)

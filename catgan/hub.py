@@ -22,10 +22,15 @@ log = logging.getLogger(__name__)
 
 BUNDLED = Path(__file__).resolve().parents[1] / "weights"  # weights/<arch>-<size>, shipped with the app
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+MAX_CONFIG_BYTES = 2**20  # a config.json is a few hundred bytes
 
 
 class HubError(RuntimeError):
     """Loading or publishing failed; the message says what to do (and never holds a token)."""
+
+
+class TooLarge(HubError):
+    """A repo's weights are over the size cap the caller set; nothing was downloaded."""
 
 
 @dataclass(frozen=True)
@@ -39,12 +44,15 @@ class Loaded:
 # ---------------------------------------------------------------- loading
 
 def load(source: str | os.PathLike, *, revision: str | None = None, name: str | None = None,
-         weights_root: str | os.PathLike | None = None, device="cpu") -> Loaded:
+         weights_root: str | os.PathLike | None = None, device="cpu", max_bytes: int | None = None,
+         cache_dir: str | os.PathLike | None = None) -> Loaded:
     """Load a generator from a weights folder, or from a repo id via the Hugging Face cache.
 
     For a repo id: the Hub (unless HF_HUB_OFFLINE=1), else the cached copy, else the bundled
     ``weights_root/<name>`` (``name`` defaults to the "<arch>-<size>" in the repo id). A fallback
     is announced with ``warnings.warn`` and ``Loaded.notice``; a file that fails the strict load raises.
+    ``max_bytes``: refuse (TooLarge, no fallback) weights the Hub says are larger, before downloading
+    them. ``cache_dir``: the Hugging Face cache to use (default $HF_HUB_CACHE).
     """
     src = str(source)
     if os.path.isdir(src):
@@ -55,11 +63,12 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
     reason = "offline mode (HF_HUB_OFFLINE=1)" if is_offline() else None
     if reason is None:
         try:
-            return Loaded(load_folder(_fetch(src, revision, local_only=False), device), "hub", where)
+            folder = _fetch(src, revision, local_only=False, max_bytes=max_bytes, cache_dir=cache_dir)
+            return Loaded(load_folder(folder, device), "hub", where)
         except _FetchError as e:
             reason = str(e)
     try:
-        folder = _fetch(src, revision, local_only=True)
+        folder = _fetch(src, revision, local_only=True, cache_dir=cache_dir)
     except _FetchError:
         pass
     else:
@@ -105,21 +114,40 @@ class _FetchError(Exception):
     pass
 
 
-def _fetch(repo_id: str, revision: str | None, *, local_only: bool) -> str:
+def _fetch(repo_id: str, revision: str | None, *, local_only: bool, max_bytes: int | None = None,
+           cache_dir: str | os.PathLike | None = None) -> str:
     """The snapshot folder holding config.json + model.safetensors of one commit, from the cache
-    (``local_only``) or the Hub. Raises _FetchError with a one-line reason."""
+    (``local_only``) or the Hub. Raises _FetchError with a one-line reason, or TooLarge."""
     from huggingface_hub import HfApi, hf_hub_download
 
-    kw = dict(repo_id=repo_id, cache_dir=env_value("HF_HUB_CACHE"), endpoint=env_value("HF_ENDPOINT"))
+    kw = dict(repo_id=repo_id, cache_dir=str(cache_dir or "") or env_value("HF_HUB_CACHE"),
+              endpoint=env_value("HF_ENDPOINT"))
     try:
         if not local_only:  # hf_hub_download would quietly use the cache when offline: ask the Hub first
-            HfApi(endpoint=kw["endpoint"]).model_info(repo_id, revision=revision, timeout=10)
+            commit = HfApi(endpoint=kw["endpoint"]).model_info(repo_id, revision=revision, timeout=10).sha
+            if max_bytes is not None:  # the sizes the Hub states, before a byte of either file is fetched
+                _check_size(repo_id, commit or revision, CONFIG_NAME, MAX_CONFIG_BYTES, kw["endpoint"])
+                _check_size(repo_id, commit or revision, WEIGHTS_NAME, max_bytes, kw["endpoint"])
         config_file = hf_hub_download(filename=CONFIG_NAME, revision=revision, local_files_only=local_only, **kw)
         commit = Path(config_file).parent.name  # .../snapshots/<commit>/config.json: pin the weights to it
         hf_hub_download(filename=WEIGHTS_NAME, revision=commit, local_files_only=local_only, **kw)
+    except TooLarge:
+        raise
     except Exception as e:  # noqa: BLE001 - any failure to fetch means "try the next source"
         raise _FetchError(_why(e, repo_id)) from None
     return str(Path(config_file).parent)
+
+
+def _check_size(repo_id: str, revision: str | None, filename: str, max_bytes: int, endpoint: str | None) -> None:
+    """TooLarge if the Hub says ``filename`` is over ``max_bytes`` or does not say its size."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    url = hf_hub_url(repo_id, filename, revision=revision, endpoint=endpoint)
+    size = get_hf_file_metadata(url, timeout=10, endpoint=endpoint).size
+    if size is None or size > max_bytes:
+        said = "does not state its size" if size is None else f"is {size / 2**20:.0f} MB"
+        raise TooLarge(f"{filename} of {repo_id} {said}; this app loads at most {max_bytes / 2**20:.0f} MB "
+                       "from a typed repo id")
 
 
 def _why(e: Exception, repo_id: str) -> str:

@@ -157,11 +157,12 @@ def test_sample_tab(client):
 
 
 def test_model_picker_refuses_paths_and_explains_missing_models(client):
-    for name in ("../../etc/passwd", "/etc", "nobody/catgan-dcgan-64@v1"):  # revisions only via CATGAN_WEIGHTS
+    for name in ("../../etc/passwd", "/etc", "nobody/catgan@../../x", "nobody/catgan@"):
         with pytest.raises(AppError, match="Unknown model"):
             client.predict(name, 0, 1, 1.0, "nearest", 1, api_name="/sample")
-    with pytest.raises(AppError, match="Could not load the model"):
-        client.predict("nobody/catgan-unknown", 0, 1, 1.0, "nearest", 1, api_name="/sample")
+    for name in ("nobody/catgan-unknown", "nobody/catgan-unknown@v1"):  # USER/REPO[@REVISION], as the README says
+        with pytest.raises(AppError, match="Could not load the model"):
+            client.predict(name, 0, 1, 1.0, "nearest", 1, api_name="/sample")
 
 
 def test_no_weights_and_a_broken_setting_give_readable_errors(tmp_path, monkeypatch):

@@ -53,11 +53,17 @@ def _imagenet_judge(name, model: nn.Module, state: dict, source: str, preprocess
                  preprocess=preprocess, weights=source)
 
 
-def resnet50(weights: str | os.PathLike | None = None) -> Judge:
-    """torchvision ResNet-50, IMAGENET1K_V2 weights.
+RESNET50_REPO = "timm/resnet50.tv_in1k"  # torchvision's own IMAGENET1K_V1 weights, mirrored on the Hub
 
-    ``weights`` (or $CATGAN_RESNET50) names a local state dict; otherwise the torchvision cache is
-    used, downloading into it when online. With $CATGAN_OFFLINE=1 nothing is downloaded.
+
+def resnet50(weights: str | os.PathLike | None = None) -> Judge:
+    """torchvision ResNet-50 with ImageNet weights, loaded strictly.
+
+    ``weights`` (or $CATGAN_RESNET50) names a local state dict. Otherwise the Hub way:
+    model.safetensors of timm/resnet50.tv_in1k (torchvision's V1 weights under torchvision's own key
+    names), from the Hugging Face cache or, when online, downloaded into it (a Space preloads it:
+    ``preload_from_hub`` in README.md). Failing that, torchvision's IMAGENET1K_V2 from its cache or
+    its download. With $CATGAN_OFFLINE=1 or HF_HUB_OFFLINE=1 nothing is downloaded.
     """
     from torchvision.models import ResNet50_Weights
     from torchvision.models import resnet50 as build
@@ -68,15 +74,33 @@ def resnet50(weights: str | os.PathLike | None = None) -> Judge:
     path = weights or os.environ.get("CATGAN_RESNET50")
     if path:
         return _imagenet_judge("resnet50", build(weights=None), load_state_dict(path), str(path), prep)
+    offline = os.environ.get("CATGAN_OFFLINE") == "1"
+    hub_file = _hub_file(RESNET50_REPO, "model.safetensors", offline)
+    if hub_file:  # V1 weights: evaluated with a 256 short side, then a 224 crop (TORCHVISION)
+        return _imagenet_judge("resnet50", build(weights=None), load_state_dict(hub_file), f"{RESNET50_REPO} (Hub)")
     cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(enum.url)
-    if not cached.is_file() and os.environ.get("CATGAN_OFFLINE") == "1":
-        raise JudgeUnavailable(f"resnet50 weights are not in the torchvision cache ({cached}) and CATGAN_OFFLINE=1")
+    if not cached.is_file() and offline:
+        raise JudgeUnavailable(f"resnet50 weights are in neither the Hugging Face cache ({RESNET50_REPO}) nor the "
+                               f"torchvision cache, and CATGAN_OFFLINE=1")
     try:
         state = enum.get_state_dict(progress=True, check_hash=True)
     except Exception as err:  # offline, proxy, truncated file: all mean "not here"
-        raise JudgeUnavailable(f"could not fetch resnet50 weights from {enum.url} "
-                               f"({type(err).__name__}: {err}); set CATGAN_RESNET50 to a local file") from None
+        raise JudgeUnavailable(f"could not fetch resnet50 weights from {RESNET50_REPO} or {enum.url} "
+                               f"({type(err).__name__}); set CATGAN_RESNET50 to a local file") from None
     return _imagenet_judge("resnet50", build(weights=None), state, f"torchvision {enum}", prep)
+
+
+def _hub_file(repo_id: str, filename: str, offline: bool) -> str | None:
+    """``filename`` of ``repo_id`` from the Hugging Face cache, or the Hub unless offline; None if neither."""
+    from huggingface_hub import hf_hub_download
+
+    from ..hub import is_offline
+
+    try:
+        return hf_hub_download(repo_id, filename, local_files_only=offline or is_offline(),
+                               cache_dir=os.environ.get("HF_HUB_CACHE") or None)
+    except Exception:  # noqa: BLE001 - not cached, offline, unreachable: the next source is tried
+        return None
 
 
 def efficientnet_lite0(weights: str | os.PathLike | None = None) -> Judge:

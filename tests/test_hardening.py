@@ -1,0 +1,321 @@
+"""The app on the open internet: hostile uploads within the limits stay within a memory bound, text
+inputs and request bodies have limits, the temp folder a byte budget, typed Hub repo ids a size cap
+(checked before downloading) and @REVISION, no page or reply shows an absolute server path; and the
+Score tab's default judge is ResNet-50 from the Hub's cache, EfficientNet-Lite0 with a notice offline."""
+import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["NO_PROXY"] = "127.0.0.1,localhost" + (f",{os.environ['NO_PROXY']}" if os.environ.get("NO_PROXY") else "")
+gradio_client = pytest.importorskip("gradio_client")
+gradio = pytest.importorskip("gradio")
+httpx = pytest.importorskip("httpx")
+
+import app  # noqa: E402
+from app_ui import common, guard, score  # noqa: E402
+from catgan.judges import DEFAULT_JUDGE, imagenet, load_judge  # noqa: E402
+from conftest import ROOT  # noqa: E402
+from hub_standin import closed_port, fake_hub  # noqa: E402,F401 - the fixture
+from test_app import Served, tiny_weights  # noqa: E402
+
+AppError = gradio_client.exceptions.AppError
+GENERIC = "verbose error reporting"  # what a visitor sees when a handler fails without a gr.Error
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return tiny_weights(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, weights):
+    with Served(tmp_path_factory.mktemp("app"), weights_root=weights, real_source="",
+                quiz_db=tmp_path_factory.mktemp("q") / "quiz.sqlite") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return server.client()
+
+
+# ---------------------------------------------------------------- ResNet-50, the Hub way
+
+def resnet50_snapshot(cache: Path, state: dict | None = None) -> dict:
+    """A Hugging Face cache holding timm/resnet50.tv_in1k's model.safetensors: a randomly
+    initialised torchvision resnet50, saved as timm saves it (no num_batches_tracked)."""
+    from safetensors.torch import save_file
+    from torchvision.models import resnet50
+
+    if state is None:
+        state = {k: v for k, v in resnet50(weights=None).state_dict().items() if "num_batches" not in k}
+    commit = "0" * 40
+    folder = cache / "models--timm--resnet50.tv_in1k"
+    (folder / "snapshots" / commit).mkdir(parents=True)
+    (folder / "refs").mkdir()
+    (folder / "refs" / "main").write_text(commit)
+    save_file(state, folder / "snapshots" / commit / "model.safetensors")
+    return state
+
+
+@pytest.fixture
+def resnet_cache(tmp_path, monkeypatch):
+    """An HF cache with the ResNet-50 snapshot, offline, no other ResNet-50 weights anywhere."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("CATGAN_OFFLINE", "1")
+    monkeypatch.delenv("CATGAN_RESNET50", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch"))  # empty torchvision cache
+    score._judge.cache_clear()
+    yield tmp_path / "hf"
+    score._judge.cache_clear()
+
+
+def test_resnet50_loads_strictly_from_the_hub_cache_and_scores(resnet_cache):
+    state = resnet50_snapshot(resnet_cache)
+    judge = load_judge("resnet50", fallback=False)
+    assert judge.name == "resnet50" and judge.weights == f"{imagenet.RESNET50_REPO} (Hub)"
+    assert torch.equal(judge.model.fc.weight, state["fc.weight"])
+    assert torch.equal(judge.model.layer4[2].bn3.running_var, state["layer4.2.bn3.running_var"])
+    (v,) = judge.score([Image.effect_noise((300, 200), 60).convert("RGB")])
+    assert len(v.top5) == 5 and 0 <= v.p_cat <= 1
+
+
+def test_resnet50_snapshot_with_other_keys_is_refused(resnet_cache):
+    from torchvision.models import resnet50
+
+    state = resnet50(weights=None).state_dict()
+    state["head.fc.weight"] = state.pop("fc.weight")  # timm's newer naming: not torchvision's
+    resnet50_snapshot(resnet_cache, state)
+    with pytest.raises(ValueError, match="not a resnet50 state dict"):
+        load_judge("resnet50", fallback=False)
+
+
+def test_the_score_tab_defaults_to_resnet50_and_falls_back_with_a_notice(resnet_cache, weights, tmp_path):
+    assert app.DEFAULT_JUDGE == DEFAULT_JUDGE == "resnet50"
+    sample = tmp_path / "cat.png"
+    Image.effect_noise((64, 64), 60).convert("RGB").save(sample)
+    with Served(tmp_path, weights_root=weights, real_source="", quiz_db=tmp_path / "q.sqlite") as s:
+        config = httpx.get(s.url + "config").json()
+        picker = next(c for c in config["components"] if c["props"].get("label") == "Judge")
+        assert picker["props"]["value"] == "resnet50"
+        c = s.client()
+        _, text = c.predict(gradio_client.handle_file(str(sample)), "resnet50", api_name="/score")
+        assert "Judge **efficientnet_lite0**" in text and "'resnet50' is unavailable" in text  # offline: the notice
+        score._judge.cache_clear()
+        resnet50_snapshot(resnet_cache)  # now it is in the cache (a Space preloads it)
+        _, text = c.predict(gradio_client.handle_file(str(sample)), "resnet50", api_name="/score")
+        assert f"Judge **resnet50**, weights: {imagenet.RESNET50_REPO}" in text and "⚠️" not in text
+
+
+def test_the_space_preloads_the_resnet50_weights():
+    import yaml
+
+    front = (Path(app.__file__).parent / "README.md").read_text().split("---")[1]
+    assert f"{imagenet.RESNET50_REPO} model.safetensors" in yaml.safe_load(front)["preload_from_hub"]
+
+
+# ---------------------------------------------------------------- hostile uploads (memory)
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(width, height, *, depth=8, colour=0, row_bytes=None, before_idat=b"") -> bytes:
+    """A PNG of zero rows (a few KB whatever its size), with ``before_idat`` chunks."""
+    comp = zlib.compressobj(9)
+    row = b"\0" * (1 + (width if row_bytes is None else row_bytes))
+    idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+    head = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + head + before_idat + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def text_chunks(kind: bytes, n=200) -> bytes:
+    """``n`` chunks of 1 MB of text each, compressed to 1 KB: 200 MB of text in 200 KB."""
+    z = zlib.compress(b"a" * (2**20 - 1), 9)
+    prefix = b"\0\0" if kind == b"zTXt" else b"\0\1\0\0\0"
+    return b"".join(chunk(kind, b"k%d" % i + prefix + z) for i in range(n))
+
+
+def write_float_tiff(path):
+    Image.new("F", (4096, 4096)).save(path, "TIFF", compression="tiff_adobe_deflate")
+
+
+HOSTILE = {  # name: (writer, what the visitor gets: a score or the words of a clear error)
+    "rgba16-4096x4096.png": (lambda p: p.write_bytes(png(4096, 4096, depth=16, colour=6, row_bytes=4096 * 8)), None),
+    "grey16-4096x4096.png": (lambda p: p.write_bytes(png(4096, 4096, depth=16, row_bytes=4096 * 2)), None),
+    "palette-4096x4096.png": (lambda p: p.write_bytes(png(4096, 4096, colour=3, before_idat=chunk(
+        b"PLTE", bytes(range(256)) * 3) + chunk(b"tRNS", bytes(range(256))))), None),
+    "float-4096x4096.tif": (write_float_tiff, None),
+    "tall-1x4096.png": (lambda p: p.write_bytes(png(1, 4096)), None),
+    "wide-16777216x1.png": (lambda p: p.write_bytes(png(4096 * 4096, 1)), None),
+    "ztxt-200MB.png": (lambda p: p.write_bytes(png(64, 64, before_idat=text_chunks(b"zTXt"))), "metadata"),
+    "itxt-200MB.png": (lambda p: p.write_bytes(png(64, 64, before_idat=text_chunks(b"iTXt"))), "metadata"),
+    "iccp-100MB.png": (lambda p: p.write_bytes(png(64, 64, before_idat=chunk(
+        b"iCCP", b"icc\0\0" + zlib.compress(b"\0" * 100 * 2**20, 9)))), "metadata"),
+}
+
+
+def vm(key: str) -> float:
+    """VmRSS / VmHWM of this process (the server runs in it) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(key)
+
+
+@pytest.mark.skipif(not os.access("/proc/self/clear_refs", os.W_OK), reason="needs Linux /proc peak-RSS reset")
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_uploads_stay_within_500_mb(client, tmp_path, name):
+    write, error = HOSTILE[name]
+    path = tmp_path / name
+    write(path)
+    assert path.stat().st_size < common.MAX_UPLOAD_MB * 2**20
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    before = vm("VmRSS")
+    try:
+        _, text = client.predict(gradio_client.handle_file(str(path)), "efficientnet_lite0", api_name="/score")
+        outcome = text
+    except AppError as e:
+        outcome = str(e)
+    peak = vm("VmHWM") - before
+    assert peak < 500, f"{name}: +{peak:.0f} MB"
+    assert GENERIC not in outcome and (error or "P(cat)") in outcome, outcome
+
+
+# ---------------------------------------------------------------- bounded input
+
+def test_text_inputs_are_bounded_and_errors_do_not_echo_them(client, server):
+    long = "x" * 20_000  # within the body limit: reaches the component
+    calls = [((long, 0, 1, 1.0, "nearest", 1), "/sample"), (("dcgan-64", 0, 1, 1.0, long, 1), "/sample"),
+             ((None, long), "/score"), (("seed", 0, 1, long, 2, 1, "loop", "nearest", "dcgan-64", 0, 1.0),
+                                        "/interpolate"), ((long + "/" + long, 0, 1.0), "/send_sample")]
+    for args, api in calls:
+        with pytest.raises(AppError) as err:
+            client.predict(*args, api_name=api)
+        assert "at most 96 characters" in str(err.value) and len(str(err.value)) < 300, (api, str(err.value)[:300])
+    for seed in (2**31, 1e300):
+        with pytest.raises(AppError, match="greater than maximum"):
+            client.predict("dcgan-64", seed, 1, 1.0, "nearest", 1, api_name="/sample")
+
+
+def test_request_bodies_are_bounded(server):
+    r = httpx.post(server.url + "gradio_api/queue/join", json={"data": ["x" * 2**20], "fn_index": 0,
+                                                                   "session_hash": "abc"}, timeout=30)
+    assert r.status_code == 413
+    r = httpx.post(server.url + "gradio_api/queue/join", json={"data": [], "fn_index": 0, "session_hash": "abc"},
+                   timeout=30)
+    assert r.status_code != 413
+
+
+# ---------------------------------------------------------------- bounded disk
+
+def test_the_temp_folder_keeps_its_budget_oldest_first(tmp_path):
+    budget = guard.DiskBudget(tmp_path, max_bytes=10_000, rescan_s=float("inf"))
+    for i in range(30):  # 30 KB written in 1 KB files, the oldest first
+        budget.make_room(1000)
+        (tmp_path / f"d{i}").mkdir()
+        (tmp_path / f"d{i}" / "f").write_bytes(b"x" * 1000)
+        os.utime(tmp_path / f"d{i}" / "f", (1000 + i, 1000 + i))
+        assert budget.usage() <= 10_000
+    (tmp_path / "unannounced").write_bytes(b"x" * 5000)  # e.g. Gradio's own copies, written earlier
+    os.utime(tmp_path / "unannounced", (999, 999))
+    budget.rescan_s = 0
+    budget.make_room(0)  # a stale scan: redone in the background
+    settled(budget)
+    assert budget.usage() <= 10_000 and not (tmp_path / "unannounced").exists() and (tmp_path / "d29").exists()
+
+
+def settled(budget):
+    for _ in range(200):
+        if not budget.scanning:
+            return
+        time.sleep(0.05)
+    assert (tmp_path / "d29" / "f").exists() and not (tmp_path / "d0").exists()
+
+
+def test_the_app_keeps_its_temp_folder_in_budget(weights, tmp_path):
+    """`python app.py --temp-budget-mb 3` with a temp folder of its own, sent uploads and asked for
+    grids until it has written 10x its budget."""
+    temp, port = tmp_path / "temp", closed_port()
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(temp), "HF_HUB_OFFLINE": "1", "CATGAN_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "app.py", "--weights", str(weights), "--real", "", "--port", str(port),
+                             "--temp-budget-mb", "3", "--judge", "efficientnet_lite0"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(240):
+            try:
+                c = gradio_client.Client(url, analytics_enabled=False, verbose=False,
+                                         download_files=str(tmp_path / "dl"))
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.25)
+        upload = tmp_path / "noise.png"
+        Image.effect_noise((700, 700), 90).convert("RGB").save(upload)  # 1.4 MB that PNG can't shrink
+        peak = 0
+        for seed in range(10):  # each round: an upload, a grid of 64 cats and Gradio's copy of it, ~3 MB
+            c.predict(gradio_client.handle_file(str(upload)), "efficientnet_lite0", api_name="/score")
+            c.predict("dcgan-64", seed, 64, 1.0, "nearest", 1, api_name="/sample")
+            peak = max(peak, guard.DiskBudget(temp).usage())
+        assert peak <= 3 * 2**20 + 3 * 2**20, peak / 2**20  # + at most the files of one round
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+# ---------------------------------------------------------------- typed Hub repo ids
+
+def put_repo(fake, repo_id: str, folder: Path, branch: str = "v1") -> None:
+    """``folder``'s files as the main branch and ``branch`` of ``repo_id`` on the stand-in."""
+    repo = fake.repos[repo_id] = {"refs": {}, "commits": {}, "private": False, "sdk": None}
+    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    repo["refs"]["main"] = repo["refs"][branch] = fake._commit(repo, None, files, "weights")
+
+
+def test_typed_repo_ids_take_a_revision_and_a_size_cap(fake_hub, weights, tmp_path, monkeypatch):
+    put_repo(fake_hub, "me/catgan-gan-32", weights / "gan-32")
+    settings = common.Settings(tmp_path / "none")  # nothing listed: the id is typed
+    monkeypatch.setattr(common, "OUT_ROOT", tmp_path / "temp" / "catgan")
+    common._load_typed.cache_clear()
+    key, loaded = common.load_model(settings, "me/catgan-gan-32@v1")
+    assert key == "me/catgan-gan-32@v1" and loaded.origin == "hub" and loaded.generator.config.img_size == 32
+    common._load_typed.cache_clear()
+    monkeypatch.setattr(common, "MAX_TYPED_MB", 0.01)  # 10 KB: the tiny generator is larger
+    fake_hub.requests.clear()
+    with pytest.raises(gradio.Error, match=r"model.safetensors of me/catgan-gan-32 is 0 MB; this app loads at most"):
+        common.load_model(settings, "me/catgan-gan-32")
+    fetched = [r for r in fake_hub.requests if r["method"] == "GET" and r["path"].endswith("model.safetensors")]
+    assert not fetched  # refused from the stated size, before any download
+    common._load_typed.cache_clear()
+
+
+# ---------------------------------------------------------------- no absolute server paths
+
+def test_no_absolute_server_paths_on_the_page_config_or_replies(tmp_path):
+    root, home = str(Path(app.__file__).resolve().parent), str(Path.home())
+    sample = tmp_path / "cat.png"
+    Image.effect_noise((64, 64), 60).convert("RGB").save(sample)
+    with Served(tmp_path, weights_root=Path(app.__file__).parent / "weights", real_source="",
+                quiz_db=tmp_path / "q.sqlite") as s:  # the shipped weights, under the repository
+        c = s.client()
+        texts = [httpx.get(s.url).text, httpx.get(s.url + "config").text,
+                 repr(c.predict("dcgan-64", 1, 1, 1.0, "nearest", 1, api_name="/sample")[1]),
+                 repr(c.predict("seed", 0, 1, "slerp", 3, 5, "loop", "nearest", "gan-32", 0, 1.0,
+                                api_name="/interpolate")[-1]),
+                 repr(c.predict(gradio_client.handle_file(str(sample)), api_name="/compare"))]
+        for name in ("../x", "nobody/x"):
+            with pytest.raises(AppError) as err:
+                c.predict(name, 0, 1, 1.0, "nearest", 1, api_name="/sample")
+            texts.append(str(err.value))
+    for text in texts:
+        assert root not in text and home not in text, text[:2000]
+    assert "weights/dcgan-64" in texts[1]  # the models are still named, by repository-relative paths
