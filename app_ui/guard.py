@@ -124,21 +124,22 @@ class DiskBudget:
     def _enforce(self, target: int) -> None:
         files = sorted(self._files())
         total = sum(size for _, size, _ in files)
+        emptied = set()
         for _, size, path in files:  # oldest first
             if total <= max(target, 0):
                 break
             try:
                 os.remove(path)
                 total -= size
+                emptied.add(os.path.dirname(path))
             except OSError:
                 pass
         self.total, self.scanned_at = total, time.monotonic()
-        for folder, dirs, names in os.walk(self.root, topdown=False):  # then the emptied folders
-            if folder != str(self.root) and not dirs and not names:
-                try:
-                    os.rmdir(folder)
-                except OSError:
-                    pass
+        for folder in emptied:  # only folders emptied here: a fresh one is about to be written to
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
 
 
 class RequestLimits:

@@ -50,6 +50,8 @@ def raw_slider(url: str, model: str, reps: int) -> list[float]:
                     if "process_completed" in line:
                         msg = json.loads(line.removeprefix("data:"))
                         break
+            if "data" not in msg["output"]:  # say what the server said, not a KeyError
+                raise RuntimeError(f"/slide failed: {str(msg['output'].get('error'))[:300]}")
             h.get(msg["output"]["data"][0]["url"]).raise_for_status()
             out.append(time.perf_counter() - t)
     return out

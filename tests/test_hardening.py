@@ -228,10 +228,12 @@ def test_the_temp_folder_keeps_its_budget_oldest_first(tmp_path):
         assert budget.usage() <= 10_000
     (tmp_path / "unannounced").write_bytes(b"x" * 5000)  # e.g. Gradio's own copies, written earlier
     os.utime(tmp_path / "unannounced", (999, 999))
+    (tmp_path / "fresh").mkdir()  # out_dir() made it; its file is being written: it must stay
     budget.rescan_s = 0
     budget.make_room(0)  # a stale scan: redone in the background
     settled(budget)
     assert budget.usage() <= 10_000 and not (tmp_path / "unannounced").exists() and (tmp_path / "d29").exists()
+    assert (tmp_path / "fresh").is_dir()
 
 
 def settled(budget):
