@@ -6,6 +6,7 @@ import functools
 import os
 import shutil
 import struct
+import threading
 import tempfile
 import time
 import uuid
@@ -56,11 +57,20 @@ def _load(source: WeightSource, weights_root: str) -> hub.Loaded:
         return load_source(source, weights_root)
 
 
+_TYPED_SLOT = threading.BoundedSemaphore(1)  # one typed-id load at a time: downloads never hold every worker
+
+
 @functools.lru_cache(maxsize=2)  # typed by anyone: few kept in memory, downloads in the budgeted temp folder
 def _load_typed(source: WeightSource, weights_root: str) -> hub.Loaded:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_source(source, weights_root, max_bytes=MAX_TYPED_MB * 2**20, cache_dir=OUT_ROOT.parent / "hub")
+    if not _TYPED_SLOT.acquire(blocking=False):  # a cache miss: only one at a time (not cached: an exception)
+        raise hub.HubError("another typed model is loading right now; try again in a minute")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load_source(source, weights_root, max_bytes=MAX_TYPED_MB * 2**20,
+                               cache_dir=OUT_ROOT.parent / "hub")
+    finally:
+        _TYPED_SLOT.release()
 
 
 def load_model(settings: Settings, name: str | None) -> tuple[str, hub.Loaded]:

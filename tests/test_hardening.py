@@ -298,6 +298,9 @@ def test_typed_repo_ids_take_a_revision_and_a_size_cap(fake_hub, weights, tmp_pa
     fetched = [r for r in fake_hub.requests if r["method"] == "GET" and r["path"].endswith("model.safetensors")]
     assert not fetched  # refused from the stated size, before any download
     common._load_typed.cache_clear()
+    with common._TYPED_SLOT:  # another visitor's typed model is loading: no second worker waits on the Hub
+        with pytest.raises(gradio.Error, match="another typed model is loading"):
+            common.load_model(settings, "me/catgan-gan-32@v1")
 
 
 # ---------------------------------------------------------------- no absolute server paths
