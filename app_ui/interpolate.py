@@ -9,14 +9,14 @@ from catgan.images import save_gif, to_pil
 
 from .common import RESAMPLING, Settings, generate, out_dir, shown_location, upscale_grid
 from .guard import MAX_SEED, bounded, short
-from .sample import SampleControls, amounts_of, current_latents
+from .sample import SampleControls, current_latents
 
 MAX_FRAMES = 120
 STRIP = 12  # frames shown in the strip
 
 
 def interpolate(settings: Settings, start, seed_a, seed_b, method, frames, fps, mode, resampling,
-                model, sample_seed, truncation, amounts=()):
+                model, sample_seed, truncation, pcs: dict | None = None):
     frames, fps = int(frames), float(fps)
     if not 2 <= frames <= MAX_FRAMES:
         raise gr.Error(f"Frames must be between 2 and {MAX_FRAMES}.")
@@ -25,7 +25,7 @@ def interpolate(settings: Settings, start, seed_a, seed_b, method, frames, fps, 
     if method not in latent.METHODS or mode not in latent.MODES or resampling not in RESAMPLING:
         raise gr.Error("Unknown interpolation method, mode or upscaling.")
     if start == "current sample":  # the first cat of the Sample tab, sliders included
-        g, loaded, z_a = current_latents(settings, model, sample_seed, truncation, amounts)
+        g, loaded, z_a = current_latents(settings, model, sample_seed, truncation, pcs)
     else:
         g, loaded, z_a = current_latents(settings, model, seed_a, truncation)
     z_b = latent.latents(g.config.z_dim, 1, int(seed_b or 0), float(truncation))
@@ -66,10 +66,10 @@ def build(settings: Settings, sample: SampleControls) -> None:
     info = gr.Markdown(label="About")
 
     # the argument names are the API's parameter names; sample_seed, truncation and pc1..pc8 are the
-    # Sample tab's, used when start == "current sample"
+    # Sample tab's (with d1..d6), used when start == "current sample"
     def run(start, seed_a, seed_b, method, frames, fps, mode, resampling, model, sample_seed, truncation, **pcs):
         return interpolate(settings, start, seed_a, seed_b, method, frames, fps, mode, resampling, model,
-                           sample_seed, truncation, amounts_of(pcs))
+                           sample_seed, truncation, pcs)
 
     go.click(run, [start, seed_a, seed_b, method, frames, fps, mode, sample.resampling,
                    sample.model, sample.seed, sample.truncation], [video, gif, strip, files, info],

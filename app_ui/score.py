@@ -10,15 +10,17 @@ import gradio as gr
 import torch
 
 from catgan import latent, quiz
+from catgan.cam import judge_map, overlay
 from catgan.judges import JUDGES, JudgeUnavailable, load_judge
 from catgan.images import to_pil
 from catgan.metrics import cat_rate
 
 from .common import Settings, generate, load_model, upload_image
 from .guard import bounded, scrub, short
-from .sample import SampleControls, amounts_of, current_latents
+from .sample import SampleControls, current_latents
 
 MAX_BATCH = 256
+MIN_MAP_SIDE = 256  # a 64 px cat's map is shown at least this big
 
 
 @functools.lru_cache(maxsize=8)
@@ -52,11 +54,21 @@ def score_image(image, judge: str):
     v = scorer.score([image])[0]
     verdict = "**a cat** 🐱" if v.is_cat else ("**a big cat**, not a house cat" if v.is_big_cat else "**not a cat**")
     text = f"P(cat) = **{v.p_cat:.3f}**: the judge says this is {verdict}.  \n" + judge_line(scorer, notice)
-    return {label: p for label, p in v.top5}, text
+    return {label: p for label, p in v.top5}, text, where_it_looks(scorer, image)[0]
 
 
-def send_sample(settings: Settings, model, seed, truncation, amounts=()):
-    g, _, z = current_latents(settings, model, seed, truncation, amounts)
+def where_it_looks(judge, image) -> tuple:
+    """(picture, caption): the judge's Grad-CAM for its top class over the image, at least 256 px."""
+    m = judge_map(judge, image)
+    picture = overlay(image, m.heat)
+    if min(picture.size) < MIN_MAP_SIDE:
+        scale = MIN_MAP_SIDE / min(picture.size)
+        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)))
+    return picture, f"{judge.name}: {m.label} ({m.prob:.2f})"
+
+
+def send_sample(settings: Settings, model, seed, truncation, pcs: dict | None = None):
+    g, _, z = current_latents(settings, model, seed, truncation, pcs)
     return to_pil(generate(g, z))[0]
 
 
@@ -101,7 +113,7 @@ def _row(name: str, verdicts) -> list:
 def compare(image):
     if image is None:
         raise gr.Error("Upload an image first, or send the current sample from the Sample tab.")
-    rows = []
+    rows, maps = [], []
     for name in JUDGES:
         try:
             judge, notice = _judge(name)
@@ -114,7 +126,8 @@ def compare(image):
         v = judge.score([image])[0]
         top = f"{v.top5[0][0]} ({v.top5[0][1]:.2f})"
         rows.append([name, "cat" if v.is_cat else "not a cat", round(v.p_cat, 3), top, scrub(judge.weights)])
-    return rows
+        maps.append(where_it_looks(judge, image))
+    return rows, maps
 
 
 def build(settings: Settings, sample: SampleControls) -> None:
@@ -130,18 +143,22 @@ def build(settings: Settings, sample: SampleControls) -> None:
         with gr.Column(scale=1):
             top5 = gr.Label(num_top_classes=5, label="Top-5")
             verdict = gr.Markdown(label="Verdict")
+        with gr.Column(scale=1):
+            where = gr.Image(label="Where the judge looks (Grad-CAM of its top class)", type="pil", format="png",
+                             interactive=False, height=260)
     def use_sample(model, seed, truncation, **pcs):  # its argument names are the API's parameter names
-        return send_sample(settings, model, seed, truncation, amounts_of(pcs))
+        return send_sample(settings, model, seed, truncation, pcs)
 
     send.click(use_sample, [sample.model, sample.seed, sample.truncation], image, inputs_kwargs=sample.pcs(),
                api_name="send_sample")
-    go.click(score_image, [image, judge], [top5, verdict], api_name="score", concurrency_id="judge",
+    go.click(score_image, [image, judge], [top5, verdict, where], api_name="score", concurrency_id="judge",
              concurrency_limit=1)
     with gr.Accordion("Compare: the same image, every judge", open=False):
         cmp_go = gr.Button("Compare judges")
         cmp_table = gr.Dataframe(headers=["judge", "verdict", "P(cat)", "top-1", "weights"], interactive=False,
                                  wrap=True, label="Judges", show_label=False)
-    cmp_go.click(compare, image, cmp_table, api_name="compare", concurrency_id="judge")
+        cmp_maps = gr.Gallery(label="Where each judge looks", columns=4, height=300, format="png")
+    cmp_go.click(compare, image, [cmp_table, cmp_maps], api_name="compare", concurrency_id="judge")
     with gr.Accordion("Batch: generated vs real, like Table 1 of the poster this project reproduces", open=False):
         with gr.Row():
             n = gr.Slider(8, MAX_BATCH, value=64, step=8, label="Images per row (N)")

@@ -39,6 +39,7 @@ class Loaded:
     origin: str  # "local" | "hub" | "cache" | "bundled"
     location: str  # the folder, or "repo_id[@revision]"
     notice: str | None = None  # for the user when a fallback was taken
+    folder: str | None = None  # where its files are on disk (a Hub snapshot, or the folder itself)
 
 
 # ---------------------------------------------------------------- loading
@@ -56,7 +57,7 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
     """
     src = str(source)
     if os.path.isdir(src):
-        return Loaded(load_folder(src, device), "local", src)
+        return Loaded(load_folder(src, device), "local", src, folder=src)
     if not REPO_ID.match(src):
         raise FileNotFoundError(f"weights folder not found: {src}")
     where = f"{src}@{revision}" if revision else src
@@ -64,7 +65,7 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
     if reason is None:
         try:
             folder = _fetch(src, revision, local_only=False, max_bytes=max_bytes, cache_dir=cache_dir)
-            return Loaded(load_folder(folder, device), "hub", where)
+            return Loaded(load_folder(folder, device), "hub", where, folder=folder)
         except _FetchError as e:
             reason = str(e)
     try:
@@ -73,11 +74,12 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
         pass
     else:
         return _announce(Loaded(load_folder(folder, device), "cache", where,
-                                f"{reason}: using the cached copy of {where}"))
+                                f"{reason}: using the cached copy of {where}", folder))
     bundled = bundled_folder(name or _folder_name(src), weights_root)
     if bundled is not None:
         return _announce(Loaded(load_folder(bundled, device), "bundled", str(bundled),
-                                f"{reason}, and {where} is not in the Hugging Face cache: using bundled {bundled}"))
+                                f"{reason}, and {where} is not in the Hugging Face cache: using bundled {bundled}",
+                                str(bundled)))
     raise HubError(f"cannot load {where}: {reason}; it is not in the Hugging Face cache and there are no bundled "
                    f"weights for it. Connect once (or run `hf download {src}`), or add weights/<arch>-<size>.")
 
@@ -131,11 +133,28 @@ def _fetch(repo_id: str, revision: str | None, *, local_only: bool, max_bytes: i
         config_file = hf_hub_download(filename=CONFIG_NAME, revision=revision, local_files_only=local_only, **kw)
         commit = Path(config_file).parent.name  # .../snapshots/<commit>/config.json: pin the weights to it
         hf_hub_download(filename=WEIGHTS_NAME, revision=commit, local_files_only=local_only, **kw)
+        _fetch_optional(commit, local_only, kw)
     except TooLarge:
         raise
     except Exception as e:  # noqa: BLE001 - any failure to fetch means "try the next source"
         raise _FetchError(_why(e, repo_id)) from None
     return str(Path(config_file).parent)
+
+
+def _fetch_optional(commit: str, local_only: bool, kw: dict) -> None:
+    """The files that may travel with a model (its named latent directions), when the repo has them
+    and they are small; a repo without them loads as well."""
+    from huggingface_hub import hf_hub_download
+
+    from .directions import META_NAME, VECTORS_NAME
+
+    for name in (META_NAME, VECTORS_NAME):
+        try:
+            if not local_only:
+                _check_size(kw["repo_id"], commit, name, MAX_CONFIG_BYTES, kw["endpoint"])
+            hf_hub_download(filename=name, revision=commit, local_files_only=local_only, **kw)
+        except Exception:  # noqa: BLE001 - absent, too large or unreachable: the model loads without them
+            return
 
 
 def _check_size(repo_id: str, revision: str | None, filename: str, max_bytes: int, endpoint: str | None) -> None:

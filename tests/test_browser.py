@@ -53,14 +53,17 @@ def shot(page, name):
 
 def test_sample_tab_in_a_browser(page):
     page.get_by_text(" px, z_dim ").first.wait_for()  # demo.load drew the first grid
-    assert page.get_by_text("% of variance").first.is_visible()  # sliders labelled with PCA ranks
-    # the grid size, truncation and zoom sliders come first, then PC1..PC8
+    # the model's named directions come first; the principal directions wait in a folded section
+    assert page.get_by_text("dark ↔ light fur").first.is_visible()
+    assert page.get_by_text("Principal directions (GANSpace)").is_visible()
+    assert not page.get_by_text("% of variance").first.is_visible()
+    # the grid size, truncation and zoom sliders come first, then the named ones
     box = page.locator("input[type=range]:visible").nth(3).bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2, steps=8)
     page.mouse.up()  # a drag: .change while moving, .release at the end
-    page.get_by_text("moved along PC").first.wait_for()
+    page.get_by_text("moved along dark ↔ light fur").first.wait_for()
     page.get_by_role("button", name="New cats").click()
     page.get_by_text(re.compile(r"seed [1-9]\d*, 16 cats")).wait_for()  # a fresh random seed: the new grid is in
     page.wait_for_function("() => !document.body.innerText.includes('processing')"
@@ -97,7 +100,12 @@ def test_score_tab_in_a_browser(page):
     page.wait_for_timeout(500)
     page.get_by_role("button", name="Score", exact=True).click()
     page.get_by_text("P(cat) =").wait_for()
+    maps = "img[src*='/file='][src$='.png']:visible"  # the judge's map, then one per judge in the compare view
+    page.get_by_text("Where the judge looks").first.wait_for()
+    page.wait_for_function(f"() => document.querySelectorAll(\"{maps}\".replace(':visible', '')).length >= 1")
     page.get_by_text("Compare: the same image, every judge").click()
     page.get_by_role("button", name="Compare judges").click()
     page.wait_for_function("() => document.body.innerText.includes('unavailable')")
+    page.get_by_text("efficientnet_lite0: ").first.wait_for()  # a map's caption in the gallery
+    page.wait_for_function("() => [...document.images].every(img => img.complete)")
     shot(page, "score")

@@ -108,11 +108,11 @@ def test_the_score_tab_defaults_to_resnet50_and_falls_back_with_a_notice(resnet_
         picker = next(c for c in config["components"] if c["props"].get("label") == "Judge")
         assert picker["props"]["value"] == "resnet50"
         c = s.client()
-        _, text = c.predict(gradio_client.handle_file(str(sample)), "resnet50", api_name="/score")
+        _, text, _ = c.predict(gradio_client.handle_file(str(sample)), "resnet50", api_name="/score")
         assert "Judge **efficientnet_lite0**" in text and "'resnet50' is unavailable" in text  # offline: the notice
         score._judge.cache_clear()
         resnet50_snapshot(resnet_cache)  # now it is in the cache (a Space preloads it)
-        _, text = c.predict(gradio_client.handle_file(str(sample)), "resnet50", api_name="/score")
+        _, text, _ = c.predict(gradio_client.handle_file(str(sample)), "resnet50", api_name="/score")
         assert f"Judge **resnet50**, weights: {imagenet.RESNET50_REPO}" in text and "⚠️" not in text
 
 
@@ -182,7 +182,7 @@ def test_hostile_uploads_stay_within_500_mb(client, tmp_path, name):
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
     before = vm("VmRSS")
     try:
-        _, text = client.predict(gradio_client.handle_file(str(path)), "efficientnet_lite0", api_name="/score")
+        _, text, _ = client.predict(gradio_client.handle_file(str(path)), "efficientnet_lite0", api_name="/score")
         outcome = text
     except AppError as e:
         outcome = str(e)
