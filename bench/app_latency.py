@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 from _server import AppServer, percentiles
+from PIL import Image
 from gradio_client import Client, handle_file
 
 SLIDERS = [0.0] * 8
@@ -57,6 +58,22 @@ def raw_slider(url: str, model: str, reps: int) -> list[float]:
     return out
 
 
+def map_timings(image, reps: int) -> dict[str, list[float]]:
+    """Grad-CAM alone, in this process: one forward and one backward pass per 224 px judge."""
+    from catgan.cam import judge_map
+    from catgan.judges import JudgeUnavailable, load_judge
+
+    out = {}
+    for name in ("efficientnet_lite0", "mobilenet_v2", "resnet-animals", "resnet50"):
+        try:
+            judge = load_judge(name, fallback=False)
+        except JudgeUnavailable:
+            continue
+        judge_map(judge, image)
+        out[f"Grad-CAM map alone, {name} (in process)"] = timed(lambda: judge_map(judge, image), reps)
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", help="a running app (default: start one)")
@@ -75,6 +92,8 @@ def main() -> None:
         results = {
             "slider move, 1 cat 64x64 (gradio_client)": timed(lambda: c.predict(
                 m, 0, 1, 1.0, "nearest", 4, pc1=(next(i) % 20) / 4 - 2.5, api_name="/slide"), args.reps),
+            "named slider move (d1), 1 cat 64x64 (gradio_client)": timed(lambda: c.predict(
+                m, 0, 1, 1.0, "nearest", 4, d1=(next(i) % 20) / 4 - 2.5, api_name="/slide"), args.reps),
             "slider move, 1 cat 64x64 (raw queue protocol, as the browser)": raw_slider(url, m, args.reps),
             "new 16-cat grid": timed(lambda: c.predict(m, 16, 1.0, "nearest", 3, api_name="/new_cats"),
                                      max(5, args.reps // 2)),
@@ -84,8 +103,9 @@ def main() -> None:
         }
         cat = c.predict(m, 0, 1.0, api_name="/send_sample")
         c.predict(handle_file(cat), "efficientnet_lite0", api_name="/score")  # load the judge once
-        results["one score (efficientnet_lite0, upload included)"] = timed(
+        results["one score + its Grad-CAM map (efficientnet_lite0, upload included)"] = timed(
             lambda: c.predict(handle_file(cat), "efficientnet_lite0", api_name="/score"), max(5, args.reps // 2))
+        results.update(map_timings(Image.open(cat), max(5, args.reps // 3)))
     finally:
         if server:
             server.close()

@@ -7,6 +7,7 @@ from catgan import load_generator
 from catgan.directions import (Measurer, colour_attributes, condition, fit_boundary, load_directions, passes,
                                save_directions, Effect)
 from catgan.latent import latents
+from hub_standin import fake_hub  # noqa: F401 - the local stand-in for the Hub
 
 HELD_OUT = 424242  # the directions were fitted on seed 7 and tested on seed 8
 
@@ -76,3 +77,27 @@ def test_a_shipped_breed_direction_raises_its_judge_probability(dcgan64):
     up, down = moved(named, breed, z)
     gain = measure(up)[breed] - measure(down)[breed]
     assert (gain > 0).double().mean() >= 0.9, breed
+
+
+def test_directions_travel_with_the_model_through_the_hub(fake_hub, tmp_path):
+    """Published with the weights folder, and fetched back with the model from the Hub."""
+    from catgan import hub
+    from catgan.export import save_generator
+    from catgan.models import ModelConfig, build_generator
+    from catgan.publish import publish
+
+    g = build_generator(ModelConfig(img_size=32, z_dim=16, g_width=8, d_width=8)).eval()
+    folder = save_generator(g, tmp_path / "w" / "dcgan-32", n_grid=4)
+    vectors = torch.nn.functional.normalize(torch.randn(1, 16), dim=1)
+    meta = {"judge": "j", "step": 2.0, "spread": {"lightness": 1.0}, "config": {"n_test": 5}, "directions": [
+        {"attribute": "lightness", "label": "dark ↔ light fur", "ships": True,
+         "effects": {"lightness": {"mean": 1.0, "lo": 0.5, "hi": 1.5, "share_up": 0.9}}}]}
+    meta["tried"] = meta["directions"]
+    save_directions(folder, vectors, meta)
+    done = publish(folder, "me/catgan-dcgan-32")
+    assert {"directions.json", "directions.safetensors"} <= set(done.files)
+    assert "## Named latent directions" in fake_hub.files("me/catgan-dcgan-32")["README.md"].decode()
+    loaded = hub.load("me/catgan-dcgan-32", cache_dir=tmp_path / "hf-cache")
+    assert loaded.origin == "hub" and loaded.folder != str(folder)
+    named = load_directions(loaded.folder)
+    assert named.labels() == ["dark ↔ light fur"] and torch.equal(named.vectors, vectors)
