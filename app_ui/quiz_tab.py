@@ -17,6 +17,7 @@ from catgan import latent, quiz
 from catgan.quiz_limits import Pace, QuizLimits, request_keys
 
 from .common import Settings, generate, load_model, out_dir
+from .guard import bounded
 
 PROMPT = "### Which cat is real? Click the real photo (or use the buttons)."
 LABELS = ("Left", "Right")
@@ -137,7 +138,7 @@ def build(settings: Settings, store: quiz.QuizStore | None, limits: QuizLimits =
     stats = gr.Markdown(label="Everyone's answers")
     refresh = gr.Button("Refresh statistics", size="sm")
 
-    side_input = gr.Radio(list(quiz.SIDES), visible=False, label="Side")  # the API's answer; people click instead
+    side_input = bounded(gr.Radio(list(quiz.SIDES), visible=False, label="Side"))  # the API's answer; people click
 
     def quiz_new(deck):
         left, right, prompt, truth, deck = new_pair(settings, deck)

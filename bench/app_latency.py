@@ -22,7 +22,7 @@ from _server import AppServer, percentiles
 from PIL import Image
 from gradio_client import Client, handle_file
 
-SLIDERS = [0.0] * 8
+SLIDERS = [0.0] * 8  # pc1..pc8 at rest
 
 
 def timed(fn, reps: int) -> list[float]:
@@ -42,7 +42,8 @@ def raw_slider(url: str, model: str, reps: int) -> list[float]:
     with httpx.Client(base_url=url, timeout=60) as h:
         for i in range(reps):
             sh = uuid.uuid4().hex
-            data = [model, 0, 1, 1.0, "nearest", 4, (i % 20) / 4 - 2.5, *SLIDERS[1:]]  # the inputs, pc1..pc8 last
+            # the inputs: the grid's, then d1..d6 (the named sliders), then pc1..pc8; move d1
+            data = [model, 0, 1, 1.0, "nearest", 4, (i % 20) / 4 - 2.5, *[0.0] * 5, *SLIDERS]
             t = time.perf_counter()
             h.post("gradio_api/queue/join", json={"data": data, "fn_index": fn, "session_hash": sh,
                                                   "event_data": None, "trigger_id": None})
@@ -94,7 +95,7 @@ def main() -> None:
                 m, 0, 1, 1.0, "nearest", 4, pc1=(next(i) % 20) / 4 - 2.5, api_name="/slide"), args.reps),
             "named slider move (d1), 1 cat 64x64 (gradio_client)": timed(lambda: c.predict(
                 m, 0, 1, 1.0, "nearest", 4, d1=(next(i) % 20) / 4 - 2.5, api_name="/slide"), args.reps),
-            "slider move, 1 cat 64x64 (raw queue protocol, as the browser)": raw_slider(url, m, args.reps),
+            "named slider move, 1 cat 64x64 (raw queue protocol, as the browser)": raw_slider(url, m, args.reps),
             "new 16-cat grid": timed(lambda: c.predict(m, 16, 1.0, "nearest", 3, api_name="/new_cats"),
                                      max(5, args.reps // 2)),
             "48-frame interpolation (MP4 + GIF + strip)": timed(lambda: c.predict(

@@ -197,7 +197,8 @@ def test_text_inputs_are_bounded_and_errors_do_not_echo_them(client, server):
     long = "x" * 20_000  # within the body limit: reaches the component
     calls = [((long, 0, 1, 1.0, "nearest", 1), "/sample"), (("dcgan-64", 0, 1, 1.0, long, 1), "/sample"),
              ((None, long), "/score"), (("seed", 0, 1, long, 2, 1, "loop", "nearest", "dcgan-64", 0, 1.0),
-                                        "/interpolate"), ((long + "/" + long, 0, 1.0), "/send_sample")]
+                                        "/interpolate"), ((long + "/" + long, 0, 1.0), "/send_sample"),
+             ((long,), "/quiz_answer")]
     for args, api in calls:
         with pytest.raises(AppError) as err:
             client.predict(*args, api_name=api)
