@@ -60,10 +60,14 @@ def raw_slider(url: str, model: str, reps: int) -> list[float]:
 
 
 def map_timings(image, reps: int) -> dict[str, list[float]]:
-    """Grad-CAM alone, in this process: one forward and one backward pass per 224 px judge."""
+    """Grad-CAM alone, in this process: one forward and one backward pass per 224 px judge, at one
+    torch thread as the app runs (two threads on a busy 2-core machine spin: 30x slower)."""
+    import torch
+
     from catgan.cam import judge_map
     from catgan.judges import JudgeUnavailable, load_judge
 
+    torch.set_num_threads(1)
     out = {}
     for name in ("efficientnet_lite0", "mobilenet_v2", "resnet-animals", "resnet50"):
         try:
@@ -106,10 +110,11 @@ def main() -> None:
         c.predict(handle_file(cat), "efficientnet_lite0", api_name="/score")  # load the judge once
         results["one score + its Grad-CAM map (efficientnet_lite0, upload included)"] = timed(
             lambda: c.predict(handle_file(cat), "efficientnet_lite0", api_name="/score"), max(5, args.reps // 2))
-        results.update(map_timings(Image.open(cat), max(5, args.reps // 3)))
+        cat_image = Image.open(cat)
     finally:
         if server:
             server.close()
+    results.update(map_timings(cat_image, max(5, args.reps // 3)))  # with the server gone: a quiet CPU
     print(f"app latency against {url} (model {args.model}); seconds")
     print(f"{'operation':62s} {'n':>4s} {'p50':>7s} {'p95':>7s}")
     for name, xs in results.items():
