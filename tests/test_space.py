@@ -280,8 +280,8 @@ def test_the_deployed_files_alone_install_and_serve_all_four_tabs(tmp_path):
         assert "the real photo" in c.predict(side="left", api_name="/quiz_answer")[2]
         cat = c.predict(model="dcgan-64", seed=7, api_name="/send_sample")  # Score
         for judge in ("efficientnet_lite0", "resnet-animals"):
-            top5, verdict = c.predict(image=handle_file(cat), judge=judge, api_name="/score")
-            assert "P(cat)" in verdict and judge in verdict
+            top5, verdict, where = c.predict(image=handle_file(cat), judge=judge, api_name="/score")
+            assert "P(cat)" in verdict and judge in verdict and Image.open(where).size == (256, 256)  # its map
     finally:
         if proc is not None:
             proc.terminate()
