@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from catgan.checkpoint import load_checkpoint
@@ -11,6 +12,7 @@ from catgan.checkpoint import load_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes(cats_zip, tmp_path):
     common = ["--data", str(cats_zip), "--limit", "256", "--size", "32", "--g-width", "16", "--d-width", "16",
               "--batch-size", "16", "--log-every", "2", "--ckpt-every", "3", "--sample-every", "3", "--no-progress"]

@@ -245,6 +245,7 @@ def settled(budget):
     assert (tmp_path / "d29" / "f").exists() and not (tmp_path / "d0").exists()
 
 
+@pytest.mark.slow
 def test_the_app_keeps_its_temp_folder_in_budget(weights, tmp_path):
     """`python app.py --temp-budget-mb 3` with a temp folder of its own, sent uploads and asked for
     grids until it has written 10x its budget."""

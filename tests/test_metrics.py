@@ -156,10 +156,12 @@ def cifar_features(real_cats):
             "model": model, "image": cats[:1]}
 
 
+@pytest.mark.slow
 def test_fid_of_a_set_against_itself_is_zero(cifar_features):
     assert metrics.fid(cifar_features["cat_a"], cifar_features["cat_a"]) == pytest.approx(0, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_fid_orders_cats_closer_to_cats_than_to_airplanes(cifar_features):
     f = cifar_features
     cat_cat, cat_plane = metrics.fid(f["cat_a"], f["cat_b"]), metrics.fid(f["cat_a"], f["airplane"])
@@ -169,6 +171,7 @@ def test_fid_orders_cats_closer_to_cats_than_to_airplanes(cifar_features):
     assert kid_cat < kid_plane
 
 
+@pytest.mark.slow
 def test_inception_resizes_like_pytorch_fid(cifar_features):
     """A 32px uint8 image gives the features of the same image brought to [-1, 1] and resized to 299 as
     pytorch-fid's InceptionV3 does (F.interpolate bilinear, align_corners=False, no antialias), and not

@@ -65,6 +65,7 @@ def test_two_epochs_on_512_real_faces(cats_zip, tmp_path):
     assert (run / "generator" / "samples.png").exists() and (run / "generator" / "README.md").exists()
 
 
+@pytest.mark.slow
 def test_kill_and_resume_logs_the_same_losses(cats_zip, tmp_path):
     common = ["--data", str(cats_zip), "--limit", "256", "--size", "32", "--g-width", "8", "--d-width", "8",
               "--batch-size", "32", "--log-every", "1", "--ckpt-every", "4", "--sample-every", "1000", "--no-progress"]
