@@ -69,7 +69,7 @@ def judge_map(judge, image) -> ClassMap:
     x = pil_to_float(image) if isinstance(image, Image.Image) else to_float(image.detach().cpu())
     p = judge.preprocess
     model = getattr(judge.model, "cam_model", judge.model)  # e.g. the un-mirrored net of a flip-averaged judge
-    cam, index, prob = grad_cam(model, judge._prepare(x[None]).to(judge.device))
+    cam, index, prob = grad_cam(model, judge.prepare(x[None]).to(judge.device))
     h, w = x.shape[-2:]
     scale = p.resize / min(h, w)
     ch, cw = min(h, round(p.crop / scale)), min(w, round(p.crop / scale))  # the crop, in image pixels

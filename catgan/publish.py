@@ -73,7 +73,7 @@ def publish(weights_dir: str | os.PathLike, repo_id: str, *, private: bool = Fal
             ops = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(Path(stage) / f)) for f in files]
             info = api.create_commit(repo_id, ops, commit_message=message, revision=revision)
         except Exception as e:  # noqa: BLE001 - one clear line, never the token, never a traceback
-            raise HubError(_scrub(f"publishing to {repo_id} failed: {_why_publish(e, repo_id)}; "
+            raise HubError(scrub_token(f"publishing to {repo_id} failed: {why_publish_failed(e, repo_id)}; "
                                   "Nothing was committed; the local folder is unchanged.", token)) from None
     published = Published(repo_id, info.oid, info.commit_url, info.oid != before, tuple(files))
     log.info("%s %s: %s", "published" if published.changed else "unchanged", repo_id, published.commit_url)
@@ -136,7 +136,7 @@ def _read_json(path: Path):
         return None
 
 
-def _why_publish(e: Exception, repo_id: str) -> str:
+def why_publish_failed(e: Exception, repo_id: str) -> str:
     import httpx2  # huggingface_hub's HTTP client
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -153,7 +153,7 @@ def _why_publish(e: Exception, repo_id: str) -> str:
     return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
-def _scrub(text: str, token: str) -> str:
+def scrub_token(text: str, token: str) -> str:
     return text.replace(token, "***") if token else text
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from .cli import ArgumentParser, run
 from .data import IMAGE_EXTS
 from .hub import REPO_ID, HubError, is_offline
-from .publish import _scrub, _why_publish, require_token
+from .publish import scrub_token, why_publish_failed, require_token
 from .quiz import PHOTO_PATTERNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,7 +178,7 @@ def _push(repo_id: str, repo_type: str, stage: str, files: list[str], *, private
     except HubError:
         raise
     except Exception as e:  # noqa: BLE001 - one clear line, never the token, never a traceback
-        raise HubError(_scrub(f"uploading to {repo_id} failed: {_why_publish(e, repo_id)}; "
+        raise HubError(scrub_token(f"uploading to {repo_id} failed: {why_publish_failed(e, repo_id)}; "
                               "nothing was committed.", token)) from None
     return Pushed(repo_id, done.commit_url, done.oid != info.sha, tuple(files))
 

@@ -132,8 +132,8 @@ def test_preprocessing_matches_torchvision():
     judge = Judge("identity", nn.Identity(), ["x"], cat_classes=[0], preprocess=prep, weights="")
     x01 = torch.rand(2, 3, 300, 450, generator=torch.Generator().manual_seed(0))
     expected = TF.normalize(TF.center_crop(TF.resize(x01, [232], antialias=True), [224]), prep.mean, prep.std)
-    assert torch.allclose(judge._prepare(x01 * 2 - 1), expected, atol=1e-5)
-    assert torch.allclose(judge._prepare(list(x01 * 2 - 1)), expected, atol=1e-5)  # a list: one at a time
+    assert torch.allclose(judge.prepare(x01 * 2 - 1), expected, atol=1e-5)
+    assert torch.allclose(judge.prepare(list(x01 * 2 - 1)), expected, atol=1e-5)  # a list: one at a time
 
 
 def test_big_cats_are_reported_but_not_counted():

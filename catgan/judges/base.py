@@ -81,7 +81,7 @@ class Judge:
         """(N, num_classes) softmax probabilities, float32 on CPU."""
         out = []
         for chunk in _chunks(images, batch_size):
-            x = self._prepare(chunk).to(self.device).contiguous(memory_format=torch.channels_last)
+            x = self.prepare(chunk).to(self.device).contiguous(memory_format=torch.channels_last)
             out.append(self.model(x).float().softmax(-1).cpu())
         return torch.cat(out) if out else torch.empty(0, len(self.labels))
 
@@ -99,7 +99,7 @@ class Judge:
         """One verdict per image (PIL images or [-1, 1] tensors, any size and mode)."""
         return self.verdicts(self.probs(images, batch_size))
 
-    def _prepare(self, chunk: list[torch.Tensor] | torch.Tensor) -> torch.Tensor:
+    def prepare(self, chunk: list[torch.Tensor] | torch.Tensor) -> torch.Tensor:
         """[-1, 1] images -> resized, cropped, normalised (N, 3, crop, crop) float32."""
         p = self.preprocess
         if isinstance(chunk, torch.Tensor):  # a same-size batch: resize it in one go
