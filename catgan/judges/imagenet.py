@@ -1,4 +1,4 @@
-"""ImageNet-1k judges: ResNet-50 (the judge of the poster catgan reproduces), EfficientNet-Lite0 (offline default), MobileNetV2.
+"""ImageNet-1k judges: ResNet-50 (the judge of the poster catgan reproduces), EfficientNet-Lite0, MobileNetV2.
 
 ImageNet "cat" is a top-1 in classes 281-285 (tabby, tiger cat, Persian, Siamese, Egyptian cat).
 Big cats (286-293: cougar ... cheetah) are reported separately and never counted as cats.
