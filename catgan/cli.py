@@ -1,11 +1,12 @@
 """Command lines from frozen dataclasses, and one way to report a user's mistake.
 
-Every catgan command line (train.py, catgan.evaluate, catgan.judge train) builds its flags here:
+Every catgan command line (train.py, catgan.evaluate, catgan.judges train, catgan.directions) builds
+its flags here:
 each dataclass field becomes ``--field-name``, typed from its annotation (``bool`` gives
 ``--x/--no-x``, ``tuple`` takes one or more values, ``X | None`` means optional), and its help text
 is the comment written after the field, so a config documents itself once. An in-house generator
 rather than tyro or simple-parsing: the flags stay exactly as they were, the Space installs
-nothing more, and it is 60 lines.
+nothing more, and it is about a hundred lines.
 """
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls, *, aliases: dict | 
         kind = _unwrap(hints[f.name])
         names = [f"--{f.name.replace('_', '-')}", *(aliases or {}).get(f.name, [])]
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-        kw = dict(dest=f.name, default=default, help=comments.get(f.name, "").replace("%", "%%") + " (default: %(default)s)")
+        what = comments.get(f.name, "").replace("%", "%%")  # argparse formats help with %
+        kw = dict(dest=f.name, default=default, help=f"{what} (default: %(default)s)")
         if kind is bool:
             group.add_argument(*names, action=argparse.BooleanOptionalAction, **kw)
         elif typing.get_origin(kind) is tuple:

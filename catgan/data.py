@@ -76,6 +76,12 @@ def default_cache_dir() -> Path:
     return cache_root() / "datasets"
 
 
+def image_names(source: str | os.PathLike) -> list[str]:
+    """The image files of a folder or zip, as load_images reads them (hidden files left out), sorted;
+    DataError for a missing source, one that is neither, or one without images."""
+    return _Reader(Path(source)).image_names()
+
+
 def load_images(source: str | os.PathLike, img_size: int, *, limit: int | None = None,
                 cache_dir: str | os.PathLike | None = None, progress: bool = True) -> ImageSet:
     """Decode every image under ``source`` to uint8 (N, 3, img_size, img_size), with caching."""

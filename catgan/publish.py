@@ -37,6 +37,19 @@ def require_token(token: str | None = None) -> str:
     return token
 
 
+def hub_api(repo_id: str, token: str | None = None, *, shape: str = "USER/REPO"):
+    """(HfApi, token) for writing to ``repo_id``, after the checks every upload makes first: a
+    repo id of the form ``shape``, not offline, a token."""
+    from huggingface_hub import HfApi
+
+    if not REPO_ID.match(repo_id):
+        raise HubError(f"repo id must look like {shape}, got {repo_id!r}")
+    if is_offline():
+        raise HubError("cannot upload in offline mode: unset HF_HUB_OFFLINE")
+    token = require_token(token)
+    return HfApi(endpoint=env_value("HF_ENDPOINT"), token=token), token
+
+
 @dataclass(frozen=True)
 class Published:
     repo_id: str
@@ -53,18 +66,13 @@ def publish(weights_dir: str | os.PathLike, repo_id: str, *, private: bool = Fal
     commit: config.json, model.safetensors, a README.md card rendered for the repo (metrics from the
     ``results`` JSON of catgan.evaluate when given), samples.png and evolution.gif. The same files
     again make no commit. Locally only a temporary staging folder is written, and always removed."""
-    from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub import CommitOperationAdd
 
-    if not REPO_ID.match(repo_id):
-        raise HubError(f"repo id must look like USER/REPO, got {repo_id!r}")
-    if is_offline():
-        raise HubError("cannot publish in offline mode: unset HF_HUB_OFFLINE")
-    token = require_token(token)
+    api, token = hub_api(repo_id, token)
     with tempfile.TemporaryDirectory(prefix="catgan-publish-") as stage:
         files = stage_files(weights_dir, stage, repo_id=repo_id, results=results, run_dir=run_dir)
         name = json.loads((Path(stage) / CONFIG_NAME).read_text())
         message = commit_message or f"Upload catgan {name['arch']}-{name['img_size']} generator"
-        api = HfApi(endpoint=env_value("HF_ENDPOINT"), token=token)
         try:
             api.create_repo(repo_id, private=True if private else None, exist_ok=True)
             if revision:

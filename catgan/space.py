@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cli import ArgumentParser, run
-from .data import IMAGE_EXTS
-from .hub import REPO_ID, HubError, is_offline
-from .publish import scrub_token, why_publish_failed, require_token
+from .data import image_names
+from .hub import HubError
+from .publish import hub_api, scrub_token, why_publish_failed
 from .quiz import PHOTO_PATTERNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,30 +96,12 @@ def deploy(repo_id: str, *, private: bool = False, weights: list[str] | None = N
 
 # ---------------------------------------------------------------- photos
 
-def photo_names(source: Path) -> list[str]:
-    """The image files of a folder or zip (as catgan.data reads them), sorted."""
-    if source.is_dir():
-        names = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
-    elif zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as z:
-            names = [n for n in z.namelist() if not n.endswith("/")]
-    else:
-        raise ValueError(f"not a folder or a .zip: {source}")
-    names = sorted(n for n in names if n.lower().endswith(IMAGE_EXTS)
-                   and not any(part.startswith(".") or part == "__MACOSX" for part in n.split("/")))
-    if not names:
-        raise ValueError(f"no images ({', '.join(IMAGE_EXTS)}) found in {source}")
-    return names
-
-
 def upload_photos(source: str | os.PathLike, repo_id: str, *, public: bool = False,
                   token: str | None = None) -> Pushed:
     """Upload a folder or zip of photos to the dataset ``repo_id`` (private unless ``public``) as
     photos.zip, with a card that states the licence."""
     source = Path(source)
-    if not source.exists():
-        raise FileNotFoundError(f"no such folder or zip: {source}")
-    names = photo_names(source)
+    names = image_names(source)
     with tempfile.TemporaryDirectory(prefix="catgan-photos-") as stage:
         if source.is_dir():  # stored, not deflated (photos are compressed already), in a fixed order and time
             with zipfile.ZipFile(Path(stage) / PHOTOS_NAME, "w", zipfile.ZIP_STORED) as z:
@@ -158,14 +140,7 @@ def _push(repo_id: str, repo_type: str, stage: str, files: list[str], *, private
           message: str, delete: list[str], refuse_public: bool = False) -> Pushed:
     """Create ``repo_id`` if missing and commit ``files`` from ``stage``, deleting the repo's other
     files that match ``delete`` (never .gitattributes), in one commit or none."""
-    from huggingface_hub import HfApi
-
-    if not REPO_ID.match(repo_id):
-        raise HubError(f"repo id must look like USER/NAME, got {repo_id!r}")
-    if is_offline():
-        raise HubError("cannot upload in offline mode: unset HF_HUB_OFFLINE")
-    token = require_token(token)
-    api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
+    api, token = hub_api(repo_id, token, shape="USER/NAME")
     try:
         extra = {"space_sdk": "gradio"} if repo_type == "space" else {}
         api.create_repo(repo_id, repo_type=repo_type, private=True if private else None, exist_ok=True, **extra)
@@ -205,8 +180,8 @@ def main(argv: list[str]) -> int:
         return 0
     if args.command == "deploy":
         done = deploy(args.repo_id, private=args.private, weights=args.weights, root=ROOT)
-        follow = (f"\nThen, in the Space's settings: the variable CATGAN_REAL (photos, e.g. from upload-photos), "
-                  f"the secret HF_TOKEN, and CATGAN_QUIZ_REPO to keep the answers.")
+        follow = ("\nThen, in the Space's settings: the variable CATGAN_REAL (photos, e.g. from upload-photos), "
+                  "the secret HF_TOKEN, and CATGAN_QUIZ_REPO to keep the answers.")
     else:
         done = upload_photos(args.source, args.repo_id, public=args.public)
         follow = f"\nIn the Space's settings: the variable CATGAN_REAL={args.repo_id}, and the secret HF_TOKEN."

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hub_standin import fake_hub  # noqa: F401 - the local stand-in for the Hub's HTTP API, for every test
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CATGAN_SHARED", ROOT.parent / "shared"))
 CAT_FACES = SHARED / "data" / "cat-faces-64.zip"

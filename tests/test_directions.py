@@ -7,7 +7,6 @@ from catgan import load_generator
 from catgan.directions import (Measurer, colour_attributes, condition, fit_boundary, load_directions, passes,
                                save_directions, Effect)
 from catgan.latent import latents
-from hub_standin import fake_hub  # noqa: F401 - the local stand-in for the Hub
 
 HELD_OUT = 424242  # the directions were fitted on seed 7 and tested on seed 8
 

@@ -24,7 +24,7 @@ import app  # noqa: E402
 from app_ui import common, guard, score  # noqa: E402
 from catgan.judges import DEFAULT_JUDGE, imagenet, load_judge  # noqa: E402
 from conftest import ROOT  # noqa: E402
-from hub_standin import closed_port, fake_hub  # noqa: E402,F401 - the fixture
+from hub_standin import closed_port  # noqa: E402
 from test_app import Served, tiny_weights  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
@@ -235,6 +235,7 @@ def test_the_temp_folder_keeps_its_budget_oldest_first(tmp_path):
     settled(budget)
     assert budget.usage() <= 10_000 and not (tmp_path / "unannounced").exists() and (tmp_path / "d29").exists()
     assert (tmp_path / "fresh").is_dir()
+    assert (tmp_path / "d29" / "f").exists() and not (tmp_path / "d0").exists()
 
 
 def settled(budget):
@@ -242,7 +243,7 @@ def settled(budget):
         if not budget.scanning:
             return
         time.sleep(0.05)
-    assert (tmp_path / "d29" / "f").exists() and not (tmp_path / "d0").exists()
+    raise AssertionError("the background rescan did not finish in 10 s")
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 from huggingface_hub import constants
-from hub_standin import TOKEN, closed_port, fake_hub  # noqa: F401 - the fixture
+from hub_standin import TOKEN, closed_port
 
 from catgan import hub, load_generator, publish
 from catgan.export import save_generator

@@ -1,6 +1,5 @@
 """The weights that ship in weights/: they load offline from the repo, fit their size budgets, and
 each card carries the figures that results/table1.json (the last catgan.evaluate run) measured."""
-import json
 import re
 from pathlib import Path
 

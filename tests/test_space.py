@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import ROOT, synthetic_faces
 from PIL import Image
-from hub_standin import TOKEN, fake_hub  # noqa: F401 - the fixture
+from hub_standin import TOKEN
 
 from catgan import quiz, quiz_sync, space
 from catgan.cli import run
@@ -262,13 +262,7 @@ def test_the_deployed_files_alone_install_and_serve_all_four_tabs(tmp_path):
         proc = subprocess.Popen([str(venv / "bin" / "python"), "app.py", "--port", str(port)], cwd=folder, env=env,
                                 stdout=subprocess.DEVNULL, stderr=open(tmp_path / "app.log", "w"))
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            time.sleep(0.5)
-        assert proc.poll() is None, (tmp_path / "app.log").read_text()[-2000:]
+        wait_up(proc, url, tmp_path / "app.log")
         c = Client(url, analytics_enabled=False, verbose=False, download_files=str(tmp_path / "dl"))
         grid, caption = c.predict(model="dcgan-64", seed=7, n=4, api_name="/sample")  # Sample
         assert Image.open(grid).width > 64 and "dcgan-64" in caption

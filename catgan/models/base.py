@@ -38,8 +38,7 @@ class ModelConfig:
     d_spectral_norm: bool = False  # spectral norm on D's layers (replaces BatchNorm in a DCGAN D)
 
     def __post_init__(self):
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(f"arch must be one of {tuple(ARCHITECTURES)}, got {self.arch!r}")
+        architecture(self.arch)  # a registered family, or a ValueError naming them
         if self.img_size not in SIZES:
             raise ValueError(f"img_size must be one of {SIZES}, got {self.img_size}")
         if not 0.0 <= self.g_dropout < 1.0:
