@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catgan import hub
 from catgan.images import make_grid, to_rgb
+from catgan.judges import DEFAULT_JUDGE
 
 from .guard import TEMP_BUDGET, DiskBudget, check_text, public_path, scrub, short
 from .sources import WeightSource, load_source, typed_source
@@ -46,7 +47,7 @@ class Settings:
     real_limit: int | None = 2000
     quiz_db: Path | None = None
     judges: tuple[str, ...] = ()
-    default_judge: str = "resnet50"
+    default_judge: str = DEFAULT_JUDGE
 
 
 @functools.lru_cache(maxsize=16)

@@ -74,10 +74,12 @@ def resolve_real_source(source: str | os.PathLike | None) -> str | None:
         raise QuizError(f"real-photo source not found: {src} (give a folder, a .zip or a dataset repo id)")
     from huggingface_hub import snapshot_download
 
+    from .hub import env_value
+
     repo_id = src.removeprefix("datasets/")
     try:
         folder = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=PHOTO_PATTERNS,
-                                        endpoint=os.environ.get("HF_ENDPOINT") or None))
+                                        endpoint=env_value("HF_ENDPOINT")))
     except Exception as e:  # noqa: BLE001 - offline, missing, private: all mean "can't have it"
         raise QuizError(f"could not get the dataset {repo_id} from the Hugging Face Hub or its cache "
                         f"({type(e).__name__}); download it once online, set HF_TOKEN for a private one, "

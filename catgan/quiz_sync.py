@@ -22,6 +22,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from .hub import env_value
 from .quiz import QuizStore
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class AnswerLog:
         self.name = f"{FOLDER}/{uuid.uuid4().hex}.jsonl"
         self.path = self.folder / self.name
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
+        api = HfApi(endpoint=env_value("HF_ENDPOINT"), token=token)
         self.scheduler = CommitScheduler(repo_id=repo_id, repo_type="dataset", folder_path=self.folder,
                                          every=every, private=True, allow_patterns=[f"{FOLDER}/*.jsonl"],
                                          hf_api=api)
@@ -70,7 +71,7 @@ def load_answers(repo_id: str, store: QuizStore, token: str | None = None) -> tu
     from huggingface_hub import snapshot_download
 
     folder = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=[f"{FOLDER}/*.jsonl"],
-                                    endpoint=os.environ.get("HF_ENDPOINT") or None, token=token))
+                                    endpoint=env_value("HF_ENDPOINT"), token=token))
     rows, bad = [], 0
     for path in sorted(folder.glob(f"{FOLDER}/*.jsonl")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
