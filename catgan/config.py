@@ -10,7 +10,7 @@ from .diffaug import validate_policy
 from .losses import LOSSES
 from .models import ARCHITECTURES, SIZES, ModelConfig
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -36,7 +36,7 @@ class TrainConfig:
     limit: int = 0  # use only the first N images (0 = all)
     seed: int = 0  # seeds weights, data order and the fixed sample latents
     device: str = "auto"  # auto | cpu | cuda (auto: cuda when visible)
-    precision: str = "bf16"  # bf16 autocast on CPU/CUDA; fp16 (+GradScaler) on CUDA only
+    precision: str = "auto"  # auto (bf16 where the hardware has it, else fp32) | fp32 | bf16 | fp16 (CUDA, GradScaler)
     channels_last: bool = True  # channels_last memory format for conv nets (faster on CPU and GPU)
     sync_bn: bool = False  # multi-GPU: BatchNorm statistics over the global batch (CUDA only)
     log_every: int = 10  # steps between metrics.jsonl rows

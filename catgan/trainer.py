@@ -15,6 +15,7 @@ from .batches import RealBatches
 from .checkpoint import (CHECKPOINT_NAME, drop_log_rows_after, load_checkpoint, refuse_changed_settings, rng_state,
                          save_checkpoint, set_rng_state)
 from .config import TrainConfig, run_config_json
+from .devices import resolve_device, resolve_precision
 from .diffaug import diff_augment
 from .distributed import DistInfo, gather_across_ranks, mean_across_ranks, params_checksum
 from .ema import EMA
@@ -33,22 +34,13 @@ class NonFiniteLossError(RuntimeError):
     pass
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but no CUDA GPU is visible")
-    return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
-
-
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, images: torch.Tensor, *,
                  dist: DistInfo = DistInfo(), progress: bool = True):
         self.model_cfg, self.cfg, self.progress = model_cfg, cfg, progress
         self.world_size, self.is_main = dist.world_size, dist.is_main
         self.device = resolve_device(cfg.device, dist.local_rank)
-        if cfg.precision == "fp16" and self.device.type != "cuda":
-            raise ValueError("--precision fp16 needs CUDA; use bf16 on CPU")
+        self.precision = resolve_precision(cfg.precision, self.device)
         if images.shape[-1] != model_cfg.img_size:
             raise ValueError(f"images are {images.shape[-1]}px but the model is {model_cfg.img_size}px")
         torch.manual_seed(cfg.seed)
@@ -61,7 +53,7 @@ class Trainer:
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
-        use_scaler = cfg.precision == "fp16"
+        use_scaler = self.precision == "fp16"
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.batches = RealBatches(images, cfg.batch_size, seed=cfg.seed, flip=cfg.flip, device=self.device,
@@ -92,9 +84,9 @@ class Trainer:
 
     # -- one step ---------------------------------------------------------------------------
     def autocast(self):
-        if self.cfg.precision == "fp32":
+        if self.precision == "fp32":
             return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.cfg.precision == "bf16" else torch.float16
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
     def _noise(self) -> torch.Tensor:
@@ -265,7 +257,7 @@ class Trainer:
         summary = {"steps": self.step, "images_seen": self.step * imgs_per_step, "wall_time_s": round(total, 2),
                    "session_wall_time_s": round(wall, 2),
                    "mean_images_per_s": round(self.step * imgs_per_step / max(total, 1e-9), 1),
-                   "device": str(self.device), "precision": cfg.precision, "world_size": self.world_size,
+                   "device": str(self.device), "precision": self.precision, "world_size": self.world_size,
                    "epochs": round(self.step * cfg.d_steps / self.batches.per_epoch, 3), **sync}
         if self.is_main:
             self.save_samples()

@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -187,9 +188,9 @@ def test_export_of_a_stopped_run_describes_its_checkpoint_not_an_old_summary(cat
 
 
 def test_the_cuda_paths_that_can_be_checked_on_cpu(cats_zip, tmp_path, monkeypatch):
-    """Device placement per rank, and fp16's grad-scaler state surviving a checkpoint (here with
-    CPU scalers standing in for CUDA ones: the same state_dict/load_state_dict path)."""
-    from catgan.trainer import resolve_device
+    """Device placement per rank, --precision auto, and fp16's grad-scaler state surviving a
+    checkpoint (here with CPU scalers standing in for CUDA ones: the same state_dict/load_state_dict path)."""
+    from catgan.devices import resolve_device, resolve_precision
 
     with monkeypatch.context() as m:
         m.setattr(torch.cuda, "is_available", lambda: True)
@@ -199,6 +200,19 @@ def test_the_cuda_paths_that_can_be_checked_on_cpu(cats_zip, tmp_path, monkeypat
         assert resolve_device("auto") == torch.device("cpu")
         with pytest.raises(ValueError, match="no CUDA GPU is visible"):
             resolve_device("cuda")
+    cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)
+    for native in (True, False):  # auto: bf16 only where the hardware does bf16
+        with monkeypatch.context() as m:
+            m.setattr(torch.cuda, "is_bf16_supported", lambda: native)
+            m.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": native, "amx_bf16": False})
+            assert resolve_precision("auto", cpu) == resolve_precision("auto", gpu) == ("bf16" if native else "fp32")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                assert resolve_precision("bf16", cpu) == "bf16"  # asked for: kept, with a warning if emulated
+            assert any("emulated" in str(w.message) for w in caught) != native
+    assert resolve_precision("fp16", gpu) == "fp16" and resolve_precision("fp32", cpu) == "fp32"
+    with pytest.raises(ValueError, match="fp16 needs CUDA"):
+        resolve_precision("fp16", cpu)
     images = load_images(cats_zip, 32, limit=64, progress=False).images
     cfg = TrainConfig(out=str(tmp_path / "run"), steps=2, batch_size=16, precision="fp32")
     model = ModelConfig(img_size=32, g_width=8, d_width=8)
