@@ -8,6 +8,12 @@ every real image; its FID/KID compare two random halves of the real set (a floor
 small n); each generator's n samples are compared against the whole real set at its resolution.
 Inception features and judge probabilities are cached by image content (and judge weights), so
 re-running with the same weights and seed, say with another judge added, only computes what is new.
+
+    python -m catgan.evaluate --update --models weights/gan-64 --n 10000 ...
+
+``--update`` re-scores only the given generators and puts their rows into the existing
+OUT/table1.json (replacing rows of the same source, keeping every other row), after checking that
+the table was measured with the same protocol (real set, n, seed, judges, KID settings).
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from tqdm.auto import tqdm
 
 from . import cli, metrics
 from .models import SIZES
-from .results import render_markdown
+from .results import merge_rows, read_table, render_markdown
 from .fileio import atomic_write_text
 from .images import from_uint8, to_uint8
 from .judges import DEFAULT_JUDGE, OFFLINE_JUDGE
@@ -46,6 +52,7 @@ class EvalConfig:
     out: str = "results"  # folder for table1.md and table1.json
     device: str = "cpu"  # cpu, cuda, cuda:1, ...
     progress: bool = True  # progress bars
+    update: bool = False  # re-score only --models and merge their rows into OUT/table1.json (same protocol)
 
     def __post_init__(self):
         for name in ("n", "batch_size", "kid_subsets"):
@@ -176,10 +183,31 @@ class Evaluator:
         }
 
 
+# config fields that change what a row measures: an --update must match the table on every one
+PROTOCOL_FIELDS = ("real", "judges", "n", "real_limit", "img_size", "seed", "kid_subsets", "kid_subset_size")
+
+
+def previous_table(cfg: EvalConfig) -> dict:
+    """OUT/table1.json for ``--update``, refused if it was measured with another protocol."""
+    path = Path(cfg.out) / "table1.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"--update needs an earlier {path}; run without --update first")
+    table = read_table(path)
+    old = table.get("protocol", {}).get("config", {})
+    differ = [f"--{k.replace('_', '-')} {old.get(k)!r} (table) vs {getattr(cfg, k)!r} (now)" for k in PROTOCOL_FIELDS
+              if json.loads(json.dumps(old.get(k))) != json.loads(json.dumps(getattr(cfg, k)))]
+    if differ:
+        raise ValueError(f"{path} was measured with another protocol: {'; '.join(differ)}. Pass the same "
+                         "settings, or re-run the whole table without --update")
+    return table
+
+
 def evaluate(cfg: EvalConfig) -> dict:
+    previous = previous_table(cfg) if cfg.update else None  # refuse before loading anything
     ev = Evaluator(cfg)
-    rows = [ev.real_row()] + [ev.generator_row(m) for m in cfg.models]
-    result = {"protocol": ev.protocol(), "rows": rows}
+    rows = ([] if previous else [ev.real_row()]) + [ev.generator_row(m) for m in cfg.models]
+    # the protocol after the rows: it lists every real set they were scored against
+    result = merge_rows(previous, ev.protocol(), rows) if previous else {"protocol": ev.protocol(), "rows": rows}
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "table1.json", json.dumps(result, indent=2))

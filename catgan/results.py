@@ -70,5 +70,21 @@ def render_markdown(table: dict) -> str:
     return "\n".join(lines)
 
 
+def merge_rows(table: dict, protocol: dict, rows: list[dict]) -> dict:
+    """``table`` with ``rows`` in place of the rows of the same source (new sources go last), under
+    ``protocol`` (how the new rows were measured), which keeps the table's first date and its real
+    sets and records which rows were updated when."""
+    by_source = {_norm(r["source"]): r for r in rows}
+    merged = [by_source.pop(_norm(r["source"]), r) for r in table["rows"]]
+    merged += list(by_source.values())
+    old = table["protocol"]
+    protocol = {**protocol, "config": {**protocol["config"], "models": [r["source"] for r in merged
+                                                                         if r["name"] != "real"]},
+                "real": {str(k): v for part in (old.get("real", {}), protocol["real"]) for k, v in part.items()},
+                "updated": {"rows": [r["source"] for r in rows], "date": protocol["date"]},
+                "date": old.get("date")}  # when the table was first measured
+    return {"protocol": protocol, "rows": merged}
+
+
 def _norm(name: str) -> str:
     return str(name).strip().rstrip("/").removeprefix("./")

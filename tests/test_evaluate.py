@@ -75,3 +75,31 @@ def test_judge_fingerprint_follows_the_weights():
         model.bias[0] += 1e-3
     assert judge.fingerprint() != before
 
+
+
+def test_update_rescores_only_the_given_models(cats_zip, tiny_generator, tmp_path, monkeypatch):
+    if not inception_weights_path().is_file():
+        pytest.skip("needs ../shared/weights/pt_inception-2015-12-05-pool3-nofc.pth")
+    other = tmp_path / "tiny-gan"
+    build_generator(ModelConfig(arch="gan", img_size=32, z_dim=16, g_width=8, d_width=8)).save_pretrained(other)
+    cfg = EvalConfig(real=str(cats_zip), models=(str(tiny_generator), str(other)), judges=("mobilenet_v2",), n=12,
+                     real_limit=24, kid_subsets=5, out=str(tmp_path / "results"), progress=False)
+    first = evaluate(cfg)
+    # retrain one generator (here: new random weights), then re-score only it
+    build_generator(ModelConfig(arch="dcgan", img_size=64, z_dim=16, g_width=8, d_width=8)).save_pretrained(
+        tiny_generator)
+    update = EvalConfig(**{**cfg.__dict__, "models": (str(tiny_generator),), "update": True})
+    with pytest.raises(ValueError, match="another protocol: --n 12 .table. vs 13"):
+        evaluate(EvalConfig(**{**update.__dict__, "n": 13}))
+    merged = evaluate(update)
+    real, dcgan, gan = merged["rows"]
+    assert real == first["rows"][0] and gan == first["rows"][2]  # kept as they were, in their place
+    assert dcgan["source"] == str(tiny_generator) and dcgan["fid"] != first["rows"][1]["fid"]
+    protocol = merged["protocol"]
+    assert protocol["config"]["models"] == [str(tiny_generator), str(other)]
+    assert protocol["updated"]["rows"] == [str(tiny_generator)] and protocol["date"] == first["protocol"]["date"]
+    assert set(protocol["real"]) == {"64", "32"}  # the 32 px real set the gan row was scored against is kept
+    saved = json.loads((tmp_path / "results" / "table1.json").read_text())
+    assert saved["rows"] == json.loads(json.dumps(merged["rows"]))
+    with pytest.raises(FileNotFoundError, match="run without --update first"):
+        evaluate(EvalConfig(**{**update.__dict__, "out": str(tmp_path / "empty")}))
