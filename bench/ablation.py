@@ -1,9 +1,14 @@
-"""Which training stabilisers help? DCGAN-32 recipes at an equal budget (steps, seed, batch).
+"""Which training stabilisers help? Recipes at an equal budget (steps, seed, batch).
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/ablation.py \
         --data ../shared/data/cat-faces-64.zip --steps 800 --n 1000 --out runs/ablation --png docs/ablation.png
 
-Each recipe is baseline DCGAN-32 (BCE) with one change. It trains with ``train.py`` (a
+    # fully connected GAN-32, every recipe with G dropout, plus a recipe of one's own
+    python bench/ablation.py --arch gan --size 32 --base-flags="--g-dropout 0.5" \
+        --recipes baseline d-steps-2 wide --recipe wide="--g-width 256 --d-width 256" --out runs/fc-probe
+
+Each recipe is the baseline (default: DCGAN-32, BCE; ``--arch``, ``--size``, ``--base-flags``)
+with one change. It trains with ``train.py`` (a
 subprocess), then its exported EMA generator is scored with catgan.evaluate's Evaluator: FID and
 KID of ``--n`` samples against the whole real set at 32 px, and near-copies (no classifier judges).
 Then baseline and the best recipe (lowest FID) are repeated with each ``--repeat-seeds`` seed,
@@ -15,6 +20,7 @@ continues a stopped sweep.
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -42,14 +48,31 @@ def parse_args():
     p.add_argument("--n", type=int, default=1000, help="generated images per FID/KID")
     p.add_argument("--seed", type=int, default=0, help="seed of the first pass over every recipe")
     p.add_argument("--repeat-seeds", type=int, nargs="*", default=[1], help="seeds for baseline + best")
-    p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    p.add_argument("--arch", default="dcgan", help="model family of every run")
+    p.add_argument("--size", type=int, default=32, help="image size of every run")
+    p.add_argument("--base-flags", default="", help="train.py flags shared by every recipe, baseline included")
+    p.add_argument("--recipe", action="append", default=[], metavar='NAME="FLAGS"',
+                   help="add (or redefine) a recipe: the baseline plus FLAGS")
+    p.add_argument("--recipes", nargs="+", default=None, help=f"recipes to run (default: {' '.join(RECIPES)} "
+                                                              "and every --recipe)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--precision", default="bf16")
+    p.add_argument("--precision", default="auto")
     p.add_argument("--limit", type=int, default=0, help="train on the first N images only (tests)")
     p.add_argument("--real-limit", type=int, default=0, help="score against the first N real images (tests)")
     p.add_argument("--out", default="runs/ablation", help="run folders and ablation.json")
     p.add_argument("--png", default=None, help="picture to write (default OUT/ablation.png)")
-    return p.parse_args()
+    args = p.parse_args()
+    for spec in args.recipe:
+        name, sep, flags = spec.partition("=")
+        if not sep or not name:
+            p.error(f'--recipe wants NAME="FLAGS", got {spec!r}')
+        RECIPES[name] = shlex.split(flags)
+    args.recipes = args.recipes or list(RECIPES)
+    unknown = [n for n in args.recipes if n not in RECIPES]
+    if unknown or "baseline" not in args.recipes:
+        p.error(f"--recipes: unknown {unknown} (known: {', '.join(RECIPES)})" if unknown else
+                "--recipes must include baseline (every row is compared with it)")
+    return args
 
 
 def train(args, name: str, seed: int, run: Path) -> None:
@@ -58,10 +81,11 @@ def train(args, name: str, seed: int, run: Path) -> None:
     resume = (run / "checkpoint.pt").is_file()
     if run.exists() and not resume:
         shutil.rmtree(run)  # died before its first checkpoint: start clean (metrics.jsonl appends)
-    cmd = [sys.executable, "train.py", "--data", str(Path(args.data).resolve()), "--arch", "dcgan", "--size", "32",
+    cmd = [sys.executable, "train.py", "--data", str(Path(args.data).resolve()), "--arch", args.arch, "--size", str(args.size),
            "--steps", str(args.steps), "--seed", str(seed), "--batch-size", str(args.batch_size),
            "--precision", args.precision, "--limit", str(args.limit), "--out", str(run.resolve()), "--no-progress",
-           "--sample-every", str(args.steps), "--ckpt-every", str(max(50, args.steps // 8)), *RECIPES[name]]
+           "--sample-every", str(args.steps), "--ckpt-every", str(max(50, args.steps // 8)),
+           *shlex.split(args.base_flags), *RECIPES[name]]
     print(f"[{time.strftime('%H:%M:%S')}] train {run.name}{' (resume)' if resume else ''}", flush=True)
     subprocess.run(cmd + (["--resume"] if resume else []), cwd=args.repo, check=True)
 
@@ -74,7 +98,7 @@ class Scorer:
         import torch
         from catgan.evaluate import EvalConfig, Evaluator
         torch.set_num_threads(1)
-        self.ev = Evaluator(EvalConfig(real=str(Path(args.data).resolve()), judges=(), n=args.n, img_size=32,
+        self.ev = Evaluator(EvalConfig(real=str(Path(args.data).resolve()), judges=(), n=args.n, img_size=args.size,
                                        real_limit=args.real_limit or None, progress=False))
 
     def score(self, run: Path) -> dict:
