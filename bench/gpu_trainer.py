@@ -1,0 +1,176 @@
+"""DCGAN-64 on one GPU: images/s in bf16 and fp16, training time to FID <= 15, best FID reached.
+
+    python bench/gpu_trainer.py --data .data/cat-faces-64.zip --out $OUT/gpu --minutes 3 \\
+        --run shipped="" --run dropout-b256="--g-dropout 0.5 --batch-size 256 --lr-g 4e-4 --lr-d 4e-4"
+
+(1) Throughput: for each of --precisions, --warmup steps of the shipped DCGAN-64 recipe, then
+    --tp-steps timed steps (CUDA synchronised) -> images/s.
+(2) Time to target: each --run (the shipped recipe plus its train.py flags) trains in segments of
+    --segment steps, resuming from its own checkpoint, until --minutes of training. After each
+    segment its EMA generator is exported and scored with catgan.evaluate's protocol: FID/KID of --n
+    samples against every real image (Inception on the same device). The curve gives the training
+    time at which FID first reached --target, and the best FID.
+
+Writes OUT/gpu.json after every segment (a killed run keeps what it measured) and OUT/gpu.png.
+Checks itself anywhere: `--device cpu --precisions fp32 --limit 256 --n 64 --segment 5 --minutes 0.1`.
+
+On a lent machine with no download: the data zip (28 MB) travels in an ignored folder, and so must
+the FID Inception (83 MB, $CATGAN_FID_INCEPTION), which is over one call's 64 MiB: send it as two
+halves (`split -n 2`) in two calls while the machine is warm, and `cat` them together there.
+"""
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from catgan.cli import from_args  # noqa: E402
+from catgan.config import TrainConfig, add_train_args  # noqa: E402
+from catgan.data import load_images  # noqa: E402
+from catgan.evaluate import EvalConfig, Evaluator  # noqa: E402
+from catgan.export import export_run  # noqa: E402
+from catgan.fileio import atomic_write_text  # noqa: E402
+from catgan.models import ModelConfig  # noqa: E402
+from catgan.trainer import Trainer  # noqa: E402
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=".data/cat-faces-64.zip")
+    p.add_argument("--out", default="runs/gpu")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--precisions", nargs="+", default=["bf16", "fp16"], help="throughput: one row each")
+    p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--tp-steps", type=int, default=200)
+    p.add_argument("--run", action="append", default=[], metavar='NAME="FLAGS"',
+                   help='a run for the FID curve: the shipped recipe plus train.py FLAGS (default: shipped="")')
+    p.add_argument("--precision", default="bf16", help="precision of the FID-curve runs")
+    p.add_argument("--segment", type=int, default=2000, help="training steps between FID measurements")
+    p.add_argument("--minutes", type=float, default=3.0, help="training time per run (FID time not counted)")
+    p.add_argument("--n", type=int, default=10000, help="samples per FID/KID (catgan.evaluate's protocol)")
+    p.add_argument("--target", type=float, default=15.0, help="report the training time to this FID")
+    p.add_argument("--limit", type=int, default=0, help="train and score on the first N images only (checks)")
+    return p.parse_args()
+
+
+def train_config(args, run: Path, flags: list[str], **overrides) -> tuple[ModelConfig, TrainConfig]:
+    """train.py's own flag parsing: the shipped DCGAN-64 recipe plus ``flags``."""
+    parser = argparse.ArgumentParser()
+    add_train_args(parser)
+    ns = parser.parse_args(["--arch", "dcgan", "--size", "64", "--data", args.data, "--out", str(run),
+                            "--device", args.device, "--limit", str(args.limit), *flags])
+    for key, value in overrides.items():
+        setattr(ns, key, value)
+    return from_args(ModelConfig, ns), from_args(TrainConfig, ns)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def throughput(args, images: torch.Tensor, precision: str) -> dict:
+    model_cfg, cfg = train_config(args, Path(args.out) / f"tp-{precision}", [], precision=precision,
+                                  steps=args.warmup + args.tp_steps)
+    t = Trainer(model_cfg, cfg, images, progress=False)
+    for _ in range(args.warmup):
+        t.train_step()
+        t.step += 1
+    sync(t.device)
+    t0 = time.perf_counter()
+    for _ in range(args.tp_steps):
+        t.train_step()
+        t.step += 1
+    sync(t.device)
+    wall = time.perf_counter() - t0
+    return {"precision": t.precision, "batch_size": cfg.batch_size, "steps": args.tp_steps, "wall_s": round(wall, 2),
+            "images_per_s": round(args.tp_steps * cfg.batch_size * cfg.d_steps / wall, 1)}
+
+
+def fid_curve(args, images: torch.Tensor, ev: Evaluator, name: str, flags: list[str], runs: list, report) -> None:
+    """Appends this run's entry to ``runs`` first and fills it in as it goes (``report`` saves it)."""
+    run, curve, segment = Path(args.out) / name, [], 0
+    key = f"train_s_to_fid_{args.target:g}"
+    entry = {"name": name, "flags": " ".join(flags) or "(shipped recipe)", "precision": args.precision,
+             "curve": curve, "best": None, key: None}
+    runs.append(entry)
+    while not curve or curve[-1]["train_s"] < 60 * args.minutes:
+        segment += 1
+        model_cfg, cfg = train_config(args, run, flags, precision=args.precision, steps=segment * args.segment,
+                                      sample_every=args.segment, ckpt_every=args.segment)
+        t = Trainer(model_cfg, cfg, images, progress=False)
+        if segment > 1:
+            t.resume()
+        summary = t.fit()
+        export_run(run, run / "generator")
+        row = ev.generator_row(str(run / "generator"))
+        curve.append({"steps": summary["steps"], "images_seen": summary["images_seen"],
+                      "train_s": summary["wall_time_s"], "fid": row["fid"], "kid": row["kid"]})
+        print(f"[{name}] step {curve[-1]['steps']}  train {curve[-1]['train_s']:.0f} s  FID {row['fid']:.2f}",
+              flush=True)
+        entry["best"] = min(curve, key=lambda c: c["fid"])
+        entry[key] = entry[key] or (curve[-1]["train_s"] if row["fid"] <= args.target else None)
+        report()
+
+
+def picture(runs: list[dict], target: float, path: Path) -> None:
+    """FID against training time, one line per run, the target dashed."""
+    from PIL import Image, ImageDraw, ImageFont
+    font = ImageFont.load_default(size=14)
+    img = Image.new("RGB", (760, 460), "white")
+    d = ImageDraw.Draw(img)
+    x0, y0, w, h = 70, 40, 640, 360
+    points = [c for r in runs for c in r["curve"]]
+    if not points:
+        return
+    tmax, fmax = max(c["train_s"] for c in points) or 1, max(max(c["fid"] for c in points), target) * 1.05
+    d.rectangle([x0, y0, x0 + w, y0 + h], outline="black")
+    ty = y0 + h - h * target / fmax
+    for x in range(x0, x0 + w, 12):
+        d.line([x, ty, x + 6, ty], fill="grey")
+    d.text((x0 + 4, ty - 16), f"FID {target:g}", fill="grey", font=font)
+    for i, r in enumerate(runs):
+        colour = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"][i % 4]
+        xy = [(x0 + w * c["train_s"] / tmax, y0 + h - h * c["fid"] / fmax) for c in r["curve"]]
+        d.line(xy, fill=colour, width=2) if len(xy) > 1 else d.ellipse([xy[0][0] - 3, xy[0][1] - 3, xy[0][0] + 3,
+                                                                         xy[0][1] + 3], fill=colour)
+        d.text((x0 + w - 250, y0 + 8 + 18 * i), f"{r['name']}: best {r['best']['fid']:.2f}", fill=colour, font=font)
+    d.text((x0, 10), "DCGAN-64 FID (n as in gpu.json) against training time", fill="black", font=font)
+    d.text((x0, y0 + h + 8), f"training time 0 … {tmax:.0f} s;  FID 0 … {fmax:.0f}", fill="black", font=font)
+    img.save(path)
+
+
+def main() -> int:
+    args = parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device(args.device)
+    result = {"args": vars(args), "torch": torch.__version__,
+              "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+              "throughput": [], "runs": []}
+
+    def report():
+        atomic_write_text(out / "gpu.json", json.dumps(result, indent=2))
+
+    images = load_images(args.data, 64, limit=args.limit or None, progress=False).images
+    for precision in args.precisions:
+        result["throughput"].append(throughput(args, images, precision))
+        print(json.dumps(result["throughput"][-1]), flush=True)
+        report()
+    ev = Evaluator(EvalConfig(real=args.data, judges=(), n=args.n, img_size=64, real_limit=args.limit or None,
+                              device=args.device, progress=False))
+    for spec in args.run or ['shipped=']:
+        name, _, flags = spec.partition("=")
+        fid_curve(args, images, ev, name, shlex.split(flags), result["runs"], report)
+        picture(result["runs"], args.target, out / "gpu.png")
+    print(f"wrote {out / 'gpu.json'} and {out / 'gpu.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
