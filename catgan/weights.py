@@ -42,6 +42,7 @@ def save_folder(out: str | os.PathLike, model: nn.Module, config, *, card: str, 
     if fp16:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     save_file(tensors, tmp / WEIGHTS_NAME)
+    shutil.copymode(tmp / CONFIG_NAME, tmp / WEIGHTS_NAME)  # safetensors writes it private (0600)
     (tmp / CARD_NAME).write_text(card)
     for name, write in (extra or {}).items():
         write(tmp / name)

@@ -50,6 +50,8 @@ def test_a_third_architecture_needs_only_its_file_and_a_registry_line(tiny_regis
     run = tmp_path / "run"
     Trainer(config, TrainConfig(out=str(run), steps=3, batch_size=16, sample_every=2), images, progress=False).fit()
     folder = export_run(run, tmp_path / "weights" / "tiny-32")
+    modes = {f.name: f.stat().st_mode & 0o777 for f in folder.iterdir()}
+    assert modes["model.safetensors"] == modes["config.json"]  # as readable as the rest, not private
     card = (folder / "README.md").read_text()
     assert "A tiny test network (no paper) generator" in card and "--arch tiny --size 32" in card
     generator = load_generator(folder)
