@@ -8,9 +8,9 @@
         --recipes baseline d-steps-2 wide --recipe wide="--g-width 256 --d-width 256" --out runs/fc-probe
 
 Each recipe is the baseline (default: DCGAN-32, BCE; ``--arch``, ``--size``, ``--base-flags``)
-with one change. It trains with ``train.py`` (a
-subprocess), then its exported EMA generator is scored with catgan.evaluate's Evaluator: FID and
-KID of ``--n`` samples against the whole real set at 32 px, and near-copies (no classifier judges).
+with one change. It trains with ``train.py`` (a subprocess), then its exported EMA generator is
+scored with catgan.evaluate's Evaluator: FID and KID of ``--n`` samples against the whole real set
+at ``--size`` px, and near-copies (no classifier judges).
 Then baseline and the best recipe (lowest FID) are repeated with each ``--repeat-seeds`` seed,
 which measures the seed-to-seed spread. Writes OUT/ablation.json, OUT/ablation.md (the table)
 and the picture (``--png``, default OUT/ablation.png). Finished runs (RUN/eval.json) are
