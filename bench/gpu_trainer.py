@@ -11,8 +11,16 @@
     samples against every real image (Inception on the same device). The curve gives the training
     time at which FID first reached --target, and the best FID.
 
-Writes OUT/gpu.json after every segment (a killed run keeps what it measured) and OUT/gpu.png.
+Writes OUT/gpu.json after every segment (a killed run keeps what it measured) and OUT/gpu.png. The
+same command again resumes: each run continues from its last segment and checkpoint.
 Checks itself anywhere: `--device cpu --precisions fp32 --limit 256 --n 64 --segment 5 --minutes 0.1`.
+
+On a CPU, `--clock cpu --threads 1 --precisions` (no throughput rows) screens candidates at equal
+CPU time, as the background screening does:
+
+    nohup python bench/gpu_trainer.py --device cpu --precision auto --precisions --threads 1 \
+        --clock cpu --minutes 40 --segment 500 --n 2000 --out ../runs/screen \
+        --data ../shared/data/cat-faces-64.zip --run dcgan-drop-d2="--g-dropout 0.5 --d-steps 2" &
 
 On a lent machine with no download: the data zip (28 MB) travels in an ignored folder, and so must
 the FID Inception (83 MB, $CATGAN_FID_INCEPTION), which is over one call's 64 MiB: send it as two
@@ -20,6 +28,7 @@ halves (`split -n 2`) in two calls while the machine is warm, and `cat` them tog
 """
 import argparse
 import json
+import resource
 import shlex
 import sys
 import time
@@ -44,14 +53,18 @@ def parse_args():
     p.add_argument("--data", default=".data/cat-faces-64.zip")
     p.add_argument("--out", default="runs/gpu")
     p.add_argument("--device", default="cuda")
-    p.add_argument("--precisions", nargs="+", default=["bf16", "fp16"], help="throughput: one row each")
+    p.add_argument("--precisions", nargs="*", default=["bf16", "fp16"],
+                   help="throughput: one row each (none: skip the throughput rows)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="what --minutes counts: training wall time, or this process's CPU time")
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--tp-steps", type=int, default=200)
     p.add_argument("--run", action="append", default=[], metavar='NAME="FLAGS"',
                    help='a run for the FID curve: the shipped recipe plus train.py FLAGS (default: shipped="")')
     p.add_argument("--precision", default="bf16", help="precision of the FID-curve runs")
     p.add_argument("--segment", type=int, default=2000, help="training steps between FID measurements")
-    p.add_argument("--minutes", type=float, default=3.0, help="training time per run (FID time not counted)")
+    p.add_argument("--minutes", type=float, default=3.0, help="training time per run, by --clock (FID not counted)")
     p.add_argument("--n", type=int, default=10000, help="samples per FID/KID (catgan.evaluate's protocol)")
     p.add_argument("--target", type=float, default=15.0, help="report the training time to this FID")
     p.add_argument("--limit", type=int, default=0, help="train and score on the first N images only (checks)")
@@ -92,34 +105,48 @@ def throughput(args, images: torch.Tensor, precision: str) -> dict:
             "images_per_s": round(args.tp_steps * cfg.batch_size * cfg.d_steps / wall, 1)}
 
 
+def cpu_seconds() -> float:
+    """This process's CPU time (user + system), every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def fid_curve(args, images: torch.Tensor, ev: Evaluator, name: str, flags: list[str], runs: list, report) -> None:
-    """Appends this run's entry to ``runs`` first and fills it in as it goes (``report`` saves it)."""
-    run, curve, segment = Path(args.out) / name, [], 0
+    """Trains ``name`` segment by segment and scores it after each; its entry in ``runs`` is filled
+    in as it goes (``report`` saves it), and an entry already there (a resumed bench) is continued."""
+    run, segment = Path(args.out) / name, 0
     key = f"train_s_to_fid_{args.target:g}"
-    entry = {"name": name, "flags": " ".join(flags) or "(shipped recipe)", "precision": args.precision,
-             "curve": curve, "best": None, key: None}
-    runs.append(entry)
-    while not curve or curve[-1]["train_s"] < 60 * args.minutes:
-        segment += 1
+    entry = next((r for r in runs if r["name"] == name), None)
+    if entry is None:
+        entry = {"name": name, "flags": " ".join(flags) or "(shipped recipe)", "precision": args.precision,
+                 "curve": [], "best": None, key: None}
+        runs.append(entry)
+    curve = entry["curve"]
+    clock = "cpu_s" if args.clock == "cpu" else "train_s"
+    while not curve or curve[-1].get(clock, 0) < 60 * args.minutes:
+        segment = len(curve) + 1
         model_cfg, cfg = train_config(args, run, flags, precision=args.precision, steps=segment * args.segment,
                                       sample_every=args.segment, ckpt_every=args.segment)
         t = Trainer(model_cfg, cfg, images, progress=False)
-        if segment > 1:
-            t.resume()
+        if (run / "checkpoint.pt").is_file():
+            t.resume()  # a segment cut short restarts from the last checkpoint
+        cpu0 = cpu_seconds()
         summary = t.fit()
+        cpu_s = (curve[-1]["cpu_s"] if curve else 0.0) + cpu_seconds() - cpu0
         export_run(run, run / "generator")
         row = ev.generator_row(str(run / "generator"))
         curve.append({"steps": summary["steps"], "images_seen": summary["images_seen"],
-                      "train_s": summary["wall_time_s"], "fid": row["fid"], "kid": row["kid"]})
-        print(f"[{name}] step {curve[-1]['steps']}  train {curve[-1]['train_s']:.0f} s  FID {row['fid']:.2f}",
-              flush=True)
+                      "train_s": summary["wall_time_s"], "cpu_s": round(cpu_s, 1), "fid": row["fid"],
+                      "kid": row["kid"]})
+        print(f"[{name}] step {curve[-1]['steps']}  train {curve[-1]['train_s']:.0f} s  cpu {cpu_s:.0f} s  "
+              f"FID {row['fid']:.2f}", flush=True)
         entry["best"] = min(curve, key=lambda c: c["fid"])
         entry[key] = entry[key] or (curve[-1]["train_s"] if row["fid"] <= args.target else None)
         report()
 
 
-def picture(runs: list[dict], target: float, path: Path) -> None:
-    """FID against training time, one line per run, the target dashed."""
+def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s") -> None:
+    """FID against training time (``clock``: "train_s" wall or "cpu_s"), one line per run, the target dashed."""
     from PIL import Image, ImageDraw, ImageFont
     font = ImageFont.load_default(size=14)
     img = Image.new("RGB", (760, 460), "white")
@@ -128,7 +155,7 @@ def picture(runs: list[dict], target: float, path: Path) -> None:
     points = [c for r in runs for c in r["curve"]]
     if not points:
         return
-    tmax, fmax = max(c["train_s"] for c in points) or 1, max(max(c["fid"] for c in points), target) * 1.05
+    tmax, fmax = max(c[clock] for c in points) or 1, max(max(c["fid"] for c in points), target) * 1.05
     d.rectangle([x0, y0, x0 + w, y0 + h], outline="black")
     ty = y0 + h - h * target / fmax
     for x in range(x0, x0 + w, 12):
@@ -136,12 +163,13 @@ def picture(runs: list[dict], target: float, path: Path) -> None:
     d.text((x0 + 4, ty - 16), f"FID {target:g}", fill="grey", font=font)
     for i, r in enumerate(runs):
         colour = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"][i % 4]
-        xy = [(x0 + w * c["train_s"] / tmax, y0 + h - h * c["fid"] / fmax) for c in r["curve"]]
+        xy = [(x0 + w * c[clock] / tmax, y0 + h - h * c["fid"] / fmax) for c in r["curve"]]
         d.line(xy, fill=colour, width=2) if len(xy) > 1 else d.ellipse([xy[0][0] - 3, xy[0][1] - 3, xy[0][0] + 3,
                                                                          xy[0][1] + 3], fill=colour)
         d.text((x0 + w - 250, y0 + 8 + 18 * i), f"{r['name']}: best {r['best']['fid']:.2f}", fill=colour, font=font)
-    d.text((x0, 10), "DCGAN-64 FID (n as in gpu.json) against training time", fill="black", font=font)
-    d.text((x0, y0 + h + 8), f"training time 0 … {tmax:.0f} s;  FID 0 … {fmax:.0f}", fill="black", font=font)
+    what = "CPU time" if clock == "cpu_s" else "training time"
+    d.text((x0, 10), f"FID (n as in gpu.json) against {what}", fill="black", font=font)
+    d.text((x0, y0 + h + 8), f"{what} 0 … {tmax / 60:.0f} min;  FID 0 … {fmax:.0f}", fill="black", font=font)
     img.save(path)
 
 
@@ -150,9 +178,13 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     result = {"args": vars(args), "torch": torch.__version__,
               "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
               "throughput": [], "runs": []}
+    if (out / "gpu.json").is_file():  # resume: keep what earlier invocations measured
+        result["runs"] = json.loads((out / "gpu.json").read_text())["runs"]
 
     def report():
         atomic_write_text(out / "gpu.json", json.dumps(result, indent=2))
@@ -167,7 +199,7 @@ def main() -> int:
     for spec in args.run or ['shipped=']:
         name, _, flags = spec.partition("=")
         fid_curve(args, images, ev, name, shlex.split(flags), result["runs"], report)
-        picture(result["runs"], args.target, out / "gpu.png")
+        picture(result["runs"], args.target, out / "gpu.png", "cpu_s" if args.clock == "cpu" else "train_s")
     print(f"wrote {out / 'gpu.json'} and {out / 'gpu.png'}")
     return 0
 
