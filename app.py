@@ -25,9 +25,11 @@ from app_ui import interpolate, quiz_tab, sample, score  # noqa: E402
 from app_ui.common import BUDGET, MAX_UPLOAD_MB, Settings  # noqa: E402
 from app_ui.guard import RequestLimits, scrub  # noqa: E402
 from app_ui.sources import ENV_WEIGHTS, find_sources  # noqa: E402
-from catgan import quiz, quiz_sync  # noqa: E402
+from catgan import env  # noqa: E402
 from catgan.judges import DEFAULT_JUDGE, JUDGES  # noqa: E402
-from catgan.quiz_limits import QuizLimits  # noqa: E402
+from catgan.quiz import store as quiz  # noqa: E402
+from catgan.quiz import sync as quiz_sync
+from catgan.quiz.limits import QuizLimits  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 
@@ -40,10 +42,10 @@ def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, 
     $CATGAN_QUIZ_DB or the cache folder). ``quiz_repo``: a dataset repo that keeps the answers across
     restarts (None: $CATGAN_QUIZ_REPO; "": none). ``quiz_limits``: when an answer counts."""
     sources, sources_error = find_sources(Path(weights_root))
-    real = os.environ.get(quiz.ENV_REAL) if real_source is None else real_source
+    real = env.value(env.REAL) if real_source is None else real_source
     settings = Settings(Path(weights_root), sources, sources_error, real or None, real_limit,
                         Path(quiz_db) if quiz_db else quiz.default_db_path(), tuple(JUDGES), judge)
-    repo = os.environ.get(quiz_sync.ENV_REPO) if quiz_repo is None else quiz_repo
+    repo = env.value(env.QUIZ_REPO) if quiz_repo is None else quiz_repo
     store, notice = quiz_sync.open_store(settings.quiz_db, repo) if settings.real_source else (None, None)
     with gr.Blocks(title="catgan", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# 🐱 catgan\nCats grown by GANs trained on unlabeled cat faces, and a classifier that "
@@ -90,7 +92,7 @@ def queued(demo: gr.Blocks) -> gr.Blocks:
 
 def stop(*_):
     """SIGTERM (how a Space stops the app) ends it like Ctrl-C, so atexit handlers run: the last
-    push of quiz answers (catgan.quiz_sync). A second SIGTERM must not cut that push short."""
+    push of quiz answers (catgan.quiz.sync). A second SIGTERM must not cut that push short."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(0)
 
@@ -99,12 +101,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="folder of weights folders")
     parser.add_argument("--real", default=None, help=f"real photos for the quiz: folder, .zip or HF dataset id "
-                                                     f"(default ${quiz.ENV_REAL})")
+                                                     f"(default ${env.REAL})")
     parser.add_argument("--real-limit", type=int, default=None, help="use at most this many real photos (default: all)")
-    parser.add_argument("--quiz-db", default=None, help=f"quiz answers (SQLite; default ${quiz.ENV_DB} or "
+    parser.add_argument("--quiz-db", default=None, help=f"quiz answers (SQLite; default ${env.QUIZ_DB} or "
                                                         f"{quiz.default_db_path()})")
     parser.add_argument("--quiz-repo", default=None, help=f"dataset repo USER/REPO that keeps the answers across "
-                                                          f"restarts (default ${quiz_sync.ENV_REPO})")
+                                                          f"restarts (default ${env.QUIZ_REPO})")
     parser.add_argument("--judge", default=DEFAULT_JUDGE, choices=list(JUDGES))
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None)

@@ -6,8 +6,8 @@ import functools
 import os
 import shutil
 import struct
-import threading
 import tempfile
+import threading
 import time
 import uuid
 import warnings
@@ -18,7 +18,7 @@ import gradio as gr
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from catgan import hub
+from catgan.hub import loader as hub
 from catgan.images import make_grid, to_rgb
 from catgan.judges import DEFAULT_JUDGE
 

@@ -5,7 +5,7 @@ import gradio as gr
 import torch
 
 from catgan import latent
-from catgan.images import save_gif, to_pil
+from catgan.images import save_gif, to_pil, write_mp4
 
 from .common import RESAMPLING, Settings, generate, out_dir, shown_location, upscale_grid
 from .guard import MAX_SEED, bounded, short
@@ -34,7 +34,7 @@ def interpolate(settings: Settings, start, seed_a, seed_b, method, frames, fps, 
     scale = max(1, 256 // size)
     big = [im.resize((size * scale, size * scale), RESAMPLING[resampling]) for im in to_pil(x)]
     folder = out_dir(len(big) * big[0].width * big[0].height)  # MP4 + GIF: about a byte per pixel at most
-    mp4 = latent.write_mp4(big, folder / "interpolation.mp4", fps)
+    mp4 = write_mp4(big, folder / "interpolation.mp4", fps)
     gif = folder / "interpolation.gif"
     save_gif(big, gif, duration_ms=max(20, round(1000 / fps)), loop=0)
     picks = torch.linspace(0, len(x) - 1, min(STRIP, len(x))).round().long()

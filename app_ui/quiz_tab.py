@@ -4,7 +4,7 @@ Before an answer the browser gets two uncompressed 64 px PNGs of equal size unde
 (the page scales them up alike), a fixed prompt and fixed labels: nothing that depends on which
 side is real. The truth (side, model, resolution, pair id, when it was shown) and the session's
 shuffle of the real photos live in gr.State, which never leaves the server. Whether an answer
-counts is decided by catgan.quiz (one answer per pair) and catgan.quiz_limits (a human pace).
+counts is decided by catgan.quiz.store (one answer per pair) and catgan.quiz.limits (a human pace).
 """
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import time
 
 import gradio as gr
 
-from catgan import latent, quiz
-from catgan.quiz_limits import Pace, QuizLimits, request_keys
+from catgan import latent
+from catgan.quiz import store as quiz
+from catgan.quiz.limits import Pace, QuizLimits, request_keys
 
 from .common import Settings, generate, load_model, out_dir
 from .guard import bounded
@@ -109,7 +110,7 @@ def answer(store: quiz.QuizStore, pace: Pace, choice: str, truth: dict | None, s
 def build(settings: Settings, store: quiz.QuizStore | None, limits: QuizLimits = QuizLimits(),
           notice: str | None = None):
     """The tab. ``limits``: when answers count (QuizLimits.off() for tests that answer at machine
-    speed); ``notice``: a line about where answers are kept (catgan.quiz_sync)."""
+    speed); ``notice``: a line about where answers are kept (catgan.quiz.sync)."""
     if store is None or not settings.real_source:
         gr.Markdown("⚠️ " + quiz.HOW_TO_ADD)
     source = f"`{settings.real_source}`" if settings.real_source else "none"

@@ -1,5 +1,5 @@
 """Sample tab: a seeded grid of cats, truncation, and sliders that edit it live: the model's named
-directions first (catgan.directions: "dark ↔ light fur", "Siamese ↔", ...), and the GANSpace
+directions first (catgan.latent.directions: "dark ↔ light fur", "Siamese ↔", ...), and the GANSpace
 principal directions in a folded section (open when a model has no named directions).
 
 Slider ``.change`` (trigger_mode="always_last", no progress spinner) renders just the image while
@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from catgan import hub, latent
-from catgan.directions import load_directions
+from catgan import latent
+from catgan.hub import loader as hub
+from catgan.latent.directions import load_directions
 
 from .common import NO_WEIGHTS, Settings, describe, generate, load_model, to_png, upscale_grid
 from .guard import MAX_SEED, bounded

@@ -9,11 +9,12 @@ import warnings
 import gradio as gr
 import torch
 
-from catgan import latent, quiz
-from catgan.cam import judge_map, overlay
-from catgan.judges import JUDGES, JudgeUnavailable, load_judge
+from catgan import latent
+from catgan.eval.metrics import cat_rate
 from catgan.images import to_pil
-from catgan.metrics import cat_rate
+from catgan.judges import JUDGES, JudgeUnavailable, load_judge
+from catgan.judges.cam import judge_map, overlay
+from catgan.quiz import store as quiz
 
 from .common import Settings, generate, load_model, upload_image
 from .guard import bounded, scrub, short

@@ -1,5 +1,5 @@
 """The app's models: every generator folder under the weights root, plus the CATGAN_WEIGHTS setting
-on top of them. Loading itself is catgan.hub.load (folder, Hub, cache, then bundled fallback)."""
+on top of them. Loading itself is catgan.hub.loader.load (folder, Hub, cache, then bundled fallback)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from catgan import hub
+from catgan.hub import loader as hub
 
 from .guard import public_path
 
@@ -72,6 +72,6 @@ def find_sources(weights_root: str | os.PathLike) -> tuple[dict[str, WeightSourc
 def load_source(source: WeightSource, weights_root: str | os.PathLike | None = None, device="cpu", *,
                 max_bytes: int | None = None, cache_dir: str | os.PathLike | None = None) -> hub.Loaded:
     """Load one source; a Hub entry falls back to the bundled ``weights_root/<name>`` when offline.
-    ``max_bytes`` and ``cache_dir``: see catgan.hub.load."""
+    ``max_bytes`` and ``cache_dir``: see catgan.hub.loader.load."""
     return hub.load(source.source, revision=source.revision, name=source.name, weights_root=weights_root,
                     device=device, max_bytes=max_bytes, cache_dir=cache_dir)

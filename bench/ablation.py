@@ -9,7 +9,7 @@
 
 Each recipe is the baseline (default: DCGAN-32, BCE; ``--arch``, ``--size``, ``--base-flags``)
 with one change. It trains with ``train.py`` (a subprocess), then its exported EMA generator is
-scored with catgan.evaluate's Evaluator: FID and KID of ``--n`` samples against the whole real set
+scored with catgan.eval.evaluate's Evaluator: FID and KID of ``--n`` samples against the whole real set
 at ``--size`` px, and near-copies (no classifier judges).
 Then baseline and the best recipe (lowest FID) are repeated with each ``--repeat-seeds`` seed,
 which measures the seed-to-seed spread. Writes OUT/ablation.json, OUT/ablation.md (the table)
@@ -91,12 +91,13 @@ def train(args, name: str, seed: int, run: Path) -> None:
 
 
 class Scorer:
-    """catgan.evaluate's protocol in-process: the Inception net and real features load once."""
+    """catgan.eval.evaluate's protocol in-process: the Inception net and real features load once."""
 
     def __init__(self, args):
         sys.path.insert(0, args.repo)
         import torch
-        from catgan.evaluate import EvalConfig, Evaluator
+
+        from catgan.eval.evaluate import EvalConfig, Evaluator
         torch.set_num_threads(1)
         self.ev = Evaluator(EvalConfig(real=str(Path(args.data).resolve()), judges=(), n=args.n, img_size=args.size,
                                        real_limit=args.real_limit or None, progress=False))

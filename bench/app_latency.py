@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 from _server import AppServer, percentiles
-from PIL import Image
 from gradio_client import Client, handle_file
+from PIL import Image
 
 SLIDERS = [0.0] * 8  # pc1..pc8 at rest
 
@@ -64,8 +64,8 @@ def map_timings(image, reps: int) -> dict[str, list[float]]:
     torch thread as the app runs (two threads on a busy 2-core machine spin: 30x slower)."""
     import torch
 
-    from catgan.cam import judge_map
     from catgan.judges import JudgeUnavailable, load_judge
+    from catgan.judges.cam import judge_map
 
     torch.set_num_threads(1)
     out = {}

@@ -7,7 +7,7 @@
     --tp-steps timed steps (CUDA synchronised) -> images/s.
 (2) Time to target: each --run (the shipped recipe plus its train.py flags) trains in segments of
     --segment steps, resuming from its own checkpoint, until --minutes of training. After each
-    segment its EMA generator is exported and scored with catgan.evaluate's protocol: FID/KID of --n
+    segment its EMA generator is exported and scored with catgan.eval.evaluate's protocol: FID/KID of --n
     samples against every real image (Inception on the same device). The curve gives the training
     time at which FID first reached --target, and the best FID.
 
@@ -39,13 +39,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from catgan.cli import from_args  # noqa: E402
-from catgan.config import TrainConfig, add_train_args  # noqa: E402
-from catgan.data import load_images  # noqa: E402
-from catgan.evaluate import EvalConfig, Evaluator  # noqa: E402
-from catgan.export import export_run  # noqa: E402
+from catgan.data.dataset import load_images  # noqa: E402
+from catgan.eval.evaluate import EvalConfig, Evaluator  # noqa: E402
 from catgan.fileio import atomic_write_text  # noqa: E402
 from catgan.models import ModelConfig  # noqa: E402
-from catgan.trainer import Trainer  # noqa: E402
+from catgan.train.config import TrainConfig, add_train_args  # noqa: E402
+from catgan.train.export import export_run  # noqa: E402
+from catgan.train.trainer import Trainer  # noqa: E402
 
 
 def parse_args():
@@ -65,7 +65,7 @@ def parse_args():
     p.add_argument("--precision", default="bf16", help="precision of the FID-curve runs")
     p.add_argument("--segment", type=int, default=2000, help="training steps between FID measurements")
     p.add_argument("--minutes", type=float, default=3.0, help="training time per run, by --clock (FID not counted)")
-    p.add_argument("--n", type=int, default=10000, help="samples per FID/KID (catgan.evaluate's protocol)")
+    p.add_argument("--n", type=int, default=10000, help="samples per FID/KID (catgan.eval.evaluate's protocol)")
     p.add_argument("--target", type=float, default=15.0, help="report the training time to this FID")
     p.add_argument("--limit", type=int, default=0, help="train and score on the first N images only (checks)")
     return p.parse_args()

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from catgan.inception import inception_features, load_inception  # noqa: E402
+from catgan.eval.inception import inception_features, load_inception  # noqa: E402
 from catgan.judges import JUDGES, JudgeUnavailable, load_judge  # noqa: E402
 
 

@@ -19,10 +19,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from catgan.config import TrainConfig  # noqa: E402
-from catgan.data import load_images  # noqa: E402
+from catgan.data.dataset import load_images  # noqa: E402
 from catgan.models import ModelConfig  # noqa: E402
-from catgan.trainer import Trainer  # noqa: E402
+from catgan.train.config import TrainConfig  # noqa: E402
+from catgan.train.trainer import Trainer  # noqa: E402
 
 NZ, NGF, NDF = 100, 64, 64
 

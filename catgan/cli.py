@@ -1,6 +1,6 @@
 """Command lines from frozen dataclasses, and one way to report a user's mistake.
 
-Every catgan command line (train.py, catgan.evaluate, catgan.judges train, catgan.directions) builds
+Every catgan command line (train.py, catgan.eval.evaluate, catgan.judges train, catgan.latent.directions) builds
 its flags here:
 each dataclass field becomes ``--field-name``, typed from its annotation (``bool`` gives
 ``--x/--no-x``, ``tuple`` takes one or more values, ``X | None`` means optional), and its help text
@@ -101,3 +101,8 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
             raise
         print(f"error: {one_line(e)}", file=sys.stderr)
         return 1
+
+
+def command(main: Callable[[list[str]], int]) -> Callable[[], int]:
+    """``main`` as a console-script entry point: ``run(main)`` on ``sys.argv[1:]``."""
+    return lambda: run(main)

@@ -1,9 +1,12 @@
 """The weights-folder format, one for every catgan network (generators and the resnet-animals judge),
 the same on disk and on the Hugging Face Hub:
 
-    config.json         the network's frozen config dataclass, flat
-    model.safetensors   its state dict (never a pickle); fp16 files load back into fp32 models
-    README.md           the model card (+ samples.png, evolution.gif, ... for generators)
+    config.json             the network's frozen config dataclass, flat
+    model.safetensors       its state dict (never a pickle); fp16 files load back into fp32 models
+    README.md               the model card
+    samples.png, evolution.gif                  a generator's sample grid and its training, as a GIF
+    directions.safetensors, directions.json     a generator's named latent directions and their effects
+    directions.jpg                              the named directions, pictured
 
 A folder is written beside its final place and swapped in, so it is never half-written; it is read
 back strictly (every key and shape must match, and no tensor may hold NaN/inf).
@@ -23,6 +26,10 @@ from torch import nn
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
+SAMPLES_NAME, EVOLUTION_NAME = "samples.png", "evolution.gif"
+DIRECTIONS_NAME, DIRECTIONS_META, DIRECTIONS_PICTURE = "directions.safetensors", "directions.json", "directions.jpg"
+FOLDER_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, SAMPLES_NAME, EVOLUTION_NAME, DIRECTIONS_NAME, DIRECTIONS_META,
+                DIRECTIONS_PICTURE)  # every file a weights folder may hold: what publish and deploy ship
 
 
 def save_folder(out: str | os.PathLike, model: nn.Module, config, *, card: str, fp16: bool = False,

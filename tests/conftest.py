@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from hub_standin import fake_hub  # noqa: F401 - the local stand-in for the Hub's HTTP API, for every test
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CATGAN_SHARED", ROOT.parent / "shared"))

@@ -15,7 +15,7 @@ from conftest import jpeg_bytes
 from PIL import Image
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("CATGAN_OFFLINE", "1")  # resnet50 would try a download: say it is unavailable at once
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # resnet50 would try a download: say it is unavailable at once
 os.environ["NO_PROXY"] = "127.0.0.1,localhost" + (f",{os.environ['NO_PROXY']}" if os.environ.get("NO_PROXY") else "")
 gradio_client = pytest.importorskip("gradio_client")
 httpx = pytest.importorskip("httpx")
@@ -24,14 +24,14 @@ import app  # noqa: E402
 from app_ui import sources  # noqa: E402
 from app_ui.sources import WeightSource  # noqa: E402
 from catgan.models import ModelConfig, build_generator  # noqa: E402
-from catgan.quiz_limits import QuizLimits  # noqa: E402
+from catgan.quiz.limits import QuizLimits  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
 
 
 def tiny_weights(root):
     """Two tiny random generators; dcgan-64 has two named directions, gan-32 none (PCA sliders only)."""
-    from catgan.directions import save_directions
+    from catgan.latent.directions import save_directions
 
     for name, arch, size in (("dcgan-64", "dcgan", 64), ("gan-32", "gan", 32)):
         g = build_generator(ModelConfig(arch=arch, img_size=size, z_dim=16, g_width=8, d_width=8))

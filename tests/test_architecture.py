@@ -5,11 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from catgan import hub, latent, load_generator
-from catgan.config import TrainConfig
-from catgan.export import export_run
+from catgan import latent, load_generator
+from catgan.hub import loader as hub
 from catgan.models import ARCHITECTURES, Architecture, Generator, HubModel, ModelConfig, register
-from catgan.trainer import Trainer
+from catgan.train.config import TrainConfig
+from catgan.train.export import export_run
+from catgan.train.trainer import Trainer
 
 
 # ---- the "new file": catgan/models/tiny.py --------------------------------------------------

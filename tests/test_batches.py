@@ -1,8 +1,8 @@
-"""catgan.batches.RealBatches: batch i is a pure function of (seed, i), shards are disjoint."""
+"""catgan.train.batches.RealBatches: batch i is a pure function of (seed, i), shards are disjoint."""
 import pytest
 import torch
 
-from catgan.batches import RealBatches
+from catgan.train.batches import RealBatches
 
 
 def numbered(n: int) -> torch.Tensor:

@@ -13,14 +13,14 @@ import pytest
 from conftest import jpeg_bytes, synthetic_faces, write_zip
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("CATGAN_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium: apt-get install -y chromium")
 
 from test_app import Served, tiny_weights  # noqa: E402
 
-from catgan.quiz_limits import QuizLimits  # noqa: E402
+from catgan.quiz.limits import QuizLimits  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -1,11 +1,11 @@
-"""catgan.cam: Grad-CAM maps of the judges look at the cat."""
+"""catgan.judges.cam: Grad-CAM maps of the judges look at the cat."""
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from catgan.cam import grad_cam, judge_map, overlay
 from catgan.judges import load_judge
+from catgan.judges.cam import grad_cam, judge_map, overlay
 
 
 @pytest.fixture(scope="module")

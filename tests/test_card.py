@@ -1,17 +1,17 @@
-"""catgan.card: the model card's YAML metadata parses, and its numbers come from the evaluate JSON."""
+"""catgan.hub.card: the model card's YAML metadata parses, and its numbers come from the evaluate JSON."""
 import pytest
 import yaml
 from huggingface_hub import ModelCard
 
-from catgan.card import read_card_data, render_card
-from catgan.results import find_row
+from catgan.eval.results import find_row
+from catgan.hub.card import read_card_data, render_card
 from catgan.models import ModelConfig
 
 CONFIG = ModelConfig(arch="dcgan", img_size=64, z_dim=16, g_width=8, d_width=8)
 TRAIN = {"data": "../shared/data/cat-faces-64.zip", "out": "runs/dcgan-64", "steps": 2000, "loss": "hinge"}
 SUMMARY = {"steps": 2000, "images_seen": 128000, "wall_time_s": 812.5, "mean_images_per_s": 157.5,
            "device": "cuda", "precision": "bf16"}
-TABLE = {  # the shape catgan.evaluate writes to results/table1.json (catgan.results)
+TABLE = {  # the shape catgan.eval.evaluate writes to results/table1.json (catgan.eval.results)
     "protocol": {"cat_rule": "top-1 in classes 281-285; 95% CI: Wilson", "config": {"n": 5000},
                  "reference": "held-out cat faces"},
     "rows": [{"name": "real", "source": "cats.zip", "n": 9303, "fid": 1.0, "kid": 0.0, "kid_std": 0.0, "judges": {}},
@@ -74,7 +74,7 @@ def test_rows_are_found_by_source_then_name_and_other_shapes_are_refused():
     assert find_row(TABLE, ["dcgan-64"]) is None
     with pytest.raises(ValueError, match="lacks"):
         find_row({"rows": [{"model": "weights/dcgan-64", "fid": 12.5}]}, ["weights/dcgan-64"])
-    with pytest.raises(ValueError, match="not a catgan.evaluate results table"):
+    with pytest.raises(ValueError, match="not a catgan.eval.evaluate results table"):
         find_row([{"name": "dcgan-64"}], ["dcgan-64"])
 
 

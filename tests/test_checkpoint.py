@@ -1,8 +1,8 @@
-"""catgan.checkpoint: atomic saves, weights_only loads and the resume guard."""
+"""catgan.train.checkpoint: atomic saves, weights_only loads and the resume guard."""
 import pytest
 import torch
 
-from catgan.checkpoint import load_checkpoint, refuse_changed_settings, save_checkpoint
+from catgan.train.checkpoint import load_checkpoint, refuse_changed_settings, save_checkpoint
 
 
 def test_round_trip_in_place_and_no_temp_files(tmp_path):

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT, jpeg_bytes, synthetic_faces, write_zip
 
 import train
-from catgan import evaluate, publish
 from catgan.cli import run
-from catgan.config import TrainConfig
-from catgan.data import load_images
+from catgan.data.dataset import load_images
+from catgan.eval import evaluate
+from catgan.hub import publish
 from catgan.models import ModelConfig
-from catgan.trainer import Trainer
-
-from conftest import ROOT, jpeg_bytes, synthetic_faces, write_zip
+from catgan.train.config import TrainConfig
+from catgan.train.trainer import Trainer
 
 TRAIN = train.main
 EXPORT = lambda argv: train.main(["export", *argv])  # noqa: E731
@@ -154,7 +154,7 @@ def test_a_zip_bomb_is_skipped_within_1_gb(tmp_path, monkeypatch):
                 f.write(chunk)
     assert bomb.stat().st_size < 6_000_000
     # VmHWM: this process's own peak (getrusage's ru_maxrss keeps the forking pytest's peak across exec)
-    code = ("import re, sys\nfrom catgan.data import load_images, DataError\n"
+    code = ("import re, sys\nfrom catgan.data.dataset import load_images, DataError\n"
             "try:\n    load_images(sys.argv[1], 32, progress=False, cache_dir=sys.argv[2])\n"
             "except DataError as e:\n    print(e)\n"
             "print(re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1))")

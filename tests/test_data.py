@@ -4,10 +4,10 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from conftest import jpeg_bytes, synthetic_faces, write_zip
 from PIL import Image, ImageDraw
 
-from catgan.data import DataError, decode_rgb, load_images
-from conftest import jpeg_bytes, synthetic_faces, write_zip
+from catgan.data.dataset import DataError, decode_rgb, load_images
 
 
 def test_kaggle_zip_layout(tmp_path):

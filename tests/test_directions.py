@@ -1,12 +1,20 @@
-"""catgan.directions: InterFaceGAN boundaries recover known directions, and the shipped named
+"""catgan.latent.directions: InterFaceGAN boundaries recover known directions, and the shipped named
 directions of DCGAN-64 do what their names say on held-out seeds."""
 import pytest
 import torch
 
 from catgan import load_generator
-from catgan.directions import (Measurer, colour_attributes, condition, fit_boundary, load_directions, passes,
-                               save_directions, Effect)
 from catgan.latent import latents
+from catgan.latent.directions import (
+    Effect,
+    Measurer,
+    colour_attributes,
+    condition,
+    fit_boundary,
+    load_directions,
+    passes,
+    save_directions,
+)
 
 HELD_OUT = 424242  # the directions were fitted on seed 7 and tested on seed 8
 
@@ -80,10 +88,10 @@ def test_a_shipped_breed_direction_raises_its_judge_probability(dcgan64):
 
 def test_directions_travel_with_the_model_through_the_hub(fake_hub, tmp_path):
     """Published with the weights folder, and fetched back with the model from the Hub."""
-    from catgan import hub
-    from catgan.export import save_generator
+    from catgan.hub import loader as hub
+    from catgan.hub.publish import publish
     from catgan.models import ModelConfig, build_generator
-    from catgan.publish import publish
+    from catgan.train.export import save_generator
 
     g = build_generator(ModelConfig(img_size=32, z_dim=16, g_width=8, d_width=8)).eval()
     folder = save_generator(g, tmp_path / "w" / "dcgan-32", n_grid=4)

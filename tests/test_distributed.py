@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from catgan.checkpoint import load_checkpoint
+from catgan.train.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 

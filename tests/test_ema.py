@@ -1,8 +1,8 @@
-"""catgan.ema.EMA: warm-up, the average itself, buffers copied, state round trip."""
+"""catgan.train.ema.EMA: warm-up, the average itself, buffers copied, state round trip."""
 import torch
 from torch import nn
 
-from catgan.ema import EMA
+from catgan.train.ema import EMA
 
 
 def net() -> nn.Module:

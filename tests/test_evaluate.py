@@ -4,8 +4,8 @@ import json
 import pytest
 
 from catgan.cli import run
-from catgan.evaluate import EvalConfig, evaluate, main, parse_args
-from catgan.inception import inception_weights_path
+from catgan.eval.evaluate import EvalConfig, evaluate, main, parse_args
+from catgan.eval.inception import inception_weights_path
 from catgan.models import ModelConfig, build_generator
 
 
@@ -28,7 +28,7 @@ def test_cli_flags_map_onto_the_config(capsys):
 def test_evaluate_writes_table1(cats_zip, tiny_generator, tmp_path, monkeypatch):
     if not inception_weights_path().is_file():
         pytest.skip("needs ../shared/weights/pt_inception-2015-12-05-pool3-nofc.pth")
-    monkeypatch.setenv("CATGAN_OFFLINE", "1")  # resnet50 falls back unless it is in the torchvision cache
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # resnet50 falls back unless it is in the torchvision cache
     cfg = EvalConfig(real=str(cats_zip), models=(str(tiny_generator),), judges=("resnet50", "mobilenet_v2"),
                      n=12, real_limit=24, kid_subsets=5, out=str(tmp_path / "results"), progress=False)
     result = evaluate(cfg)
@@ -56,7 +56,7 @@ def test_evaluate_writes_table1(cats_zip, tiny_generator, tmp_path, monkeypatch)
     def no_compute(*args, **kwargs):
         raise AssertionError("recomputed a cached result")
 
-    monkeypatch.setattr("catgan.inception.inception_features", no_compute)
+    monkeypatch.setattr("catgan.eval.inception.inception_features", no_compute)
     monkeypatch.setattr("catgan.judges.base.Judge.probs", no_compute)
     again = evaluate(EvalConfig(**{**cfg.__dict__, "out": str(tmp_path / "again")}))
     assert again["rows"] == result["rows"]
@@ -64,6 +64,7 @@ def test_evaluate_writes_table1(cats_zip, tiny_generator, tmp_path, monkeypatch)
 
 def test_judge_fingerprint_follows_the_weights():
     import torch
+
     from catgan.judges.base import Judge, Preprocess
 
     model = torch.nn.Conv2d(3, 2, 1)

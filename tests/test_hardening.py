@@ -20,12 +20,13 @@ gradio_client = pytest.importorskip("gradio_client")
 gradio = pytest.importorskip("gradio")
 httpx = pytest.importorskip("httpx")
 
-import app  # noqa: E402
-from app_ui import common, guard, score  # noqa: E402
-from catgan.judges import DEFAULT_JUDGE, imagenet, load_judge  # noqa: E402
 from conftest import ROOT  # noqa: E402
 from hub_standin import closed_port  # noqa: E402
 from test_app import Served, tiny_weights  # noqa: E402
+
+import app  # noqa: E402
+from app_ui import common, guard, score  # noqa: E402
+from catgan.judges import DEFAULT_JUDGE, imagenet, load_judge  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
 GENERIC = "verbose error reporting"  # what a visitor sees when a handler fails without a gr.Error
@@ -71,7 +72,7 @@ def resnet50_snapshot(cache: Path, state: dict | None = None) -> dict:
 def resnet_cache(tmp_path, monkeypatch):
     """An HF cache with the ResNet-50 snapshot, offline, no other ResNet-50 weights anywhere."""
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setenv("CATGAN_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("CATGAN_RESNET50", raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch"))  # empty torchvision cache
     score._judge.cache_clear()
@@ -251,7 +252,7 @@ def test_the_app_keeps_its_temp_folder_in_budget(weights, tmp_path):
     """`python app.py --temp-budget-mb 3` with a temp folder of its own, sent uploads and asked for
     grids until it has written 10x its budget."""
     temp, port = tmp_path / "temp", closed_port()
-    env = {**os.environ, "GRADIO_TEMP_DIR": str(temp), "HF_HUB_OFFLINE": "1", "CATGAN_OFFLINE": "1"}
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(temp), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "app.py", "--weights", str(weights), "--real", "", "--port", str(port),
                              "--temp-budget-mb", "3", "--judge", "efficientnet_lite0"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,4 +1,4 @@
-"""catgan.hub: loading by repo id from the huggingface_hub cache (offline, no network, bundled
+"""catgan.hub.loader: loading by repo id from the huggingface_hub cache (offline, no network, bundled
 fallback), the CATGAN_WEIGHTS setting, and publishing against a local stand-in for the Hub's HTTP API."""
 import hashlib
 import json
@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from huggingface_hub import constants
 from hub_standin import TOKEN, closed_port
+from huggingface_hub import constants
 
-from catgan import hub, load_generator, publish
-from catgan.export import save_generator
+from catgan import load_generator
+from catgan.hub import loader as hub
+from catgan.hub import publish
 from catgan.models import ARCHITECTURES, SIZES, ModelConfig, build_generator
+from catgan.train.export import save_generator
 
 CASES = [(a, s) for a in ARCHITECTURES for s in SIZES]
 UPLOADED = ["README.md", "config.json", "evolution.gif", "model.safetensors", "samples.png"]
@@ -53,7 +55,7 @@ def cache_commit(cache: Path, repo_id: str, folder: Path, commit: str, ref: str 
 def hf_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path / "hf-cache"
     cache.mkdir()
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))  # read by catgan.hub at call time
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))  # read by catgan.hub.loader at call time
     return cache
 
 
@@ -142,7 +144,7 @@ def snapshot(folder: Path) -> dict:
 
 
 def test_publish_one_commit_idempotent_and_token_free(fake_hub, weights_dir, tmp_path, capsys, caplog):
-    from catgan.publish import main
+    from catgan.hub.publish import main
 
     before = snapshot(weights_dir)
     caplog.set_level("DEBUG")
@@ -212,9 +214,9 @@ def test_failed_upload_is_clear_and_leaves_nothing(fake_hub, weights_dir, tmp_pa
 
 
 def test_without_a_token_the_error_is_clear(weights_dir, tmp_path, monkeypatch, capsys):
-    import train
     from catgan.cli import run
-    from catgan.publish import main
+    from catgan.hub.publish import main
+    from catgan.train import __main__ as train
 
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE")

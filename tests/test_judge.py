@@ -12,23 +12,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import CIFAR, ROOT, jpeg_bytes, write_zip
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
-from catgan.checkpoint import load_checkpoint
-from catgan.ema import EMA
-from catgan.judges import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_judge
-from catgan.judges import train_animals
+from catgan.judges import JUDGES, JudgeFallbackWarning, JudgeUnavailable, load_judge, train_animals
 from catgan.judges.__main__ import main
-from catgan.judges.animals import (ANIMALS, NOT_ANIMALS, OTHER, AnimalNetConfig, CifarResNet, FastResNet, load_cifar,
-                                   resnet_animals)
+from catgan.judges.animals import (
+    ANIMALS,
+    NOT_ANIMALS,
+    OTHER,
+    AnimalNetConfig,
+    CifarResNet,
+    FastResNet,
+    load_cifar,
+    resnet_animals,
+)
 from catgan.judges.base import Judge, Preprocess
 from catgan.judges.imagenet import BIG_CAT_CLASSES, CAT_CLASSES, imagenet_labels
 from catgan.judges.train_animals import AnimalTrainConfig, _cutout, train
+from catgan.train.checkpoint import load_checkpoint
+from catgan.train.ema import EMA
 from catgan.weights import save_folder
-from conftest import CIFAR, ROOT, jpeg_bytes, write_zip
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -63,7 +70,7 @@ def get_judge(name):
     """Load once per session; tests stay offline (resnet50 only from the torchvision cache)."""
     if name not in _loaded:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("CATGAN_OFFLINE", "1")
+            mp.setenv("HF_HUB_OFFLINE", "1")
             try:
                 _loaded[name] = load_judge(name, fallback=False)
             except JudgeUnavailable as err:
@@ -193,10 +200,10 @@ def stand_in(monkeypatch):
 def test_resnet50_offline_falls_back_with_a_notice(tmp_path, monkeypatch, stand_in):
     monkeypatch.delenv("CATGAN_RESNET50", raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # empty torchvision cache
-    monkeypatch.setenv("CATGAN_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.warns(JudgeFallbackWarning, match="resnet50.*unavailable.*using 'efficientnet_lite0'"):
         assert load_judge("resnet50") is stand_in
-    with pytest.raises(JudgeUnavailable, match="CATGAN_OFFLINE"):
+    with pytest.raises(JudgeUnavailable, match="HF_HUB_OFFLINE"):
         load_judge("resnet50", fallback=False)
 
 
@@ -207,7 +214,7 @@ def test_resnet50_download_failure_falls_back(tmp_path, monkeypatch, stand_in):
         raise OSError(f"<urlopen error [Errno -2] Name or service not known> {url}")
 
     monkeypatch.delenv("CATGAN_RESNET50", raising=False)
-    monkeypatch.delenv("CATGAN_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     monkeypatch.setattr(tv_api, "load_state_dict_from_url", no_network)
     with pytest.warns(JudgeFallbackWarning, match="could not fetch resnet50"):
@@ -384,8 +391,8 @@ def test_train_resumes_exactly_from_an_epoch_checkpoint(tmp_path, animals_zip, c
 
 
 def test_resume_refuses_changed_settings_and_the_ema_is_catgan_ema(tmp_path, animals_zip, monkeypatch):
-    """The trainer ships catgan.ema.EMA (updated once per step, with the step for its warm-up), and its run
-    folder goes through catgan.checkpoint: on --resume training settings must match (length and place
+    """The trainer ships catgan.train.ema.EMA (updated once per step, with the step for its warm-up), and its run
+    folder goes through catgan.train.checkpoint: on --resume training settings must match (length and place
     may change); without it, a folder holding a run is refused unless --overwrite moves it aside."""
     assert train_animals.EMA is EMA
     made = []
@@ -426,13 +433,13 @@ def test_resume_refuses_changed_settings_and_the_ema_is_catgan_ema(tmp_path, ani
 
 
 def test_python_m_catgan_judge_is_the_same_command(tmp_path, monkeypatch, capsys, photos):
-    """The README's `python -m catgan.judge` runs catgan/judges/__main__.py; a mistake is one line."""
+    """The README's `python -m catgan.judges` runs catgan/judges/__main__.py; a mistake is one line."""
     photos[0].save(tmp_path / "chelsea.png")
 
     def run_module(*args):
-        monkeypatch.setattr(sys, "argv", ["catgan.judge", *args])
+        monkeypatch.setattr(sys, "argv", ["catgan.judges", *args])
         with pytest.raises(SystemExit) as exit_:
-            runpy.run_module("catgan.judge", run_name="__main__")
+            runpy.run_module("catgan.judges", run_name="__main__")
         return exit_.value.code
 
     assert run_module("score", str(tmp_path / "chelsea.png"), "--judge", "resnet-animals") == 0

@@ -4,6 +4,7 @@ import torch
 from PIL import Image
 
 from catgan import latent
+from catgan.images import write_mp4
 from catgan.models import ModelConfig, build_generator
 
 
@@ -68,7 +69,7 @@ def test_write_mp4_is_h264_with_every_frame(tmp_path):
     import imageio.v2 as imageio
 
     frames = [Image.new("RGB", (64, 64), (i * 20, 100, 255 - i * 20)) for i in range(12)]
-    path = latent.write_mp4(frames, tmp_path / "x.mp4", fps=12)
+    path = write_mp4(frames, tmp_path / "x.mp4", fps=12)
     data = path.read_bytes()
     assert data[4:8] == b"ftyp" and b"avc1" in data  # an MP4 holding H.264
     assert not list(tmp_path.glob("*.tmp.mp4"))

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from catgan import losses
-from catgan.diffaug import diff_augment, validate_policy
+from catgan.train import losses
+from catgan.train.diffaug import diff_augment, validate_policy
 
 
 def test_known_values():

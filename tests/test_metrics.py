@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 import torch
-
-from catgan import metrics
-from catgan.inception import FIDInception, inception_features, inception_weights_path, load_inception
 from conftest import CIFAR
+
+from catgan.eval import metrics
+from catgan.eval.inception import FIDInception, inception_features, inception_weights_path, load_inception
 
 N_PER_SET = 60  # small-n FID is biased upward; only the ordering is tested
 

@@ -1,4 +1,4 @@
-"""catgan.quiz and catgan.quiz_limits: fair pairs, one answer per pair, a human pace, the SQLite
+"""catgan.quiz.store and catgan.quiz.limits: fair pairs, one answer per pair, a human pace, the SQLite
 store, real-photo sources; and the same served by the app, against concurrent and scripted callers."""
 import contextlib
 import os
@@ -11,8 +11,9 @@ import torch
 from conftest import jpeg_bytes, synthetic_faces
 from PIL import Image
 
-from catgan import quiz
-from catgan.quiz_limits import Pace, QuizLimits, client_address
+from catgan import env
+from catgan.quiz import store as quiz
+from catgan.quiz.limits import Pace, QuizLimits, client_address
 
 
 def test_store_counts_rates_and_persists(tmp_path):
@@ -227,7 +228,7 @@ def test_the_whole_set_is_used_not_the_first_2000(tmp_path):
 
 
 def test_default_db_path_honours_the_env(monkeypatch, tmp_path):
-    monkeypatch.setenv(quiz.ENV_DB, str(tmp_path / "x.sqlite"))
+    monkeypatch.setenv(env.QUIZ_DB, str(tmp_path / "x.sqlite"))
     assert quiz.default_db_path() == tmp_path / "x.sqlite"
 
 

@@ -1,5 +1,5 @@
 """The weights that ship in weights/: they load offline from the repo, fit their size budgets, and
-each card carries the figures that results/table1.json (the last catgan.evaluate run) measured."""
+each card carries the figures that results/table1.json (the last catgan.eval.evaluate run) measured."""
 import re
 from pathlib import Path
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from catgan import load_generator
-from catgan.card import read_card_data
-from catgan.results import find_row, read_table
+from catgan.eval.results import find_row, read_table
+from catgan.hub.card import read_card_data
 from catgan.judges import load_judge
 from catgan.judges.animals import ANIMALS, OTHER, load_cifar, load_model
 from catgan.judges.train_animals import evaluate

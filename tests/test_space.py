@@ -1,4 +1,4 @@
-"""catgan.space and catgan.quiz_sync against the local stand-in for the Hub (tests/hub_standin.py):
+"""catgan.hub.space and catgan.quiz.sync against the local stand-in for the Hub (tests/hub_standin.py):
 one-commit deploys of exactly the Space's files, private photo sets the quiz reads back, and quiz
 answers that survive restarts, each counted once."""
 import contextlib
@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, synthetic_faces
-from PIL import Image
 from hub_standin import TOKEN
+from PIL import Image
 
-from catgan import quiz, quiz_sync, space
 from catgan.cli import run
+from catgan.hub import space
+from catgan.quiz import store as quiz
+from catgan.quiz import sync as quiz_sync
 
 SPACE = "spaces/me/catgan"
 
@@ -87,7 +89,7 @@ def test_deploy_is_one_commit_of_exactly_the_space_files_and_then_none(fake_hub,
 
 def test_the_real_checkout_ships_a_runnable_space():
     files = space.space_files(ROOT)
-    assert {"app.py", "requirements.txt", "README.md", "LICENSE", "app_ui/quiz_tab.py", "catgan/quiz.py",
+    assert {"app.py", "requirements.txt", "README.md", "LICENSE", "app_ui/quiz_tab.py", "catgan/quiz/store.py",
             "catgan/models/__init__.py", "catgan/judges/animals.py"} <= set(files)
     assert {f.split("/")[1] for f in files if f.startswith("weights/")} == set(space.bundled_weights())
     assert not [f for f in files if f.startswith(("tests/", "bench/", "docs/", "runs/", ".")) or "__pycache__" in f
@@ -255,7 +257,7 @@ def test_the_deployed_files_alone_install_and_serve_all_four_tabs(tmp_path):
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", CATGAN_OFFLINE="1",
+        env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
                    NO_PROXY="127.0.0.1,localhost", CATGAN_CACHE=str(tmp_path / "cache"),
                    GRADIO_TEMP_DIR=str(tmp_path / "gradio"), CATGAN_REAL=str(tmp_path / "real"),
                    CATGAN_QUIZ_DB=str(tmp_path / "quiz.sqlite"))
@@ -291,7 +293,7 @@ def serve(tmp_path: Path, name: str, hub_url: str, weights: Path) -> tuple[subpr
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "PYTHONPATH")}
-    env.update(GRADIO_ANALYTICS_ENABLED="False", CATGAN_OFFLINE="1", NO_PROXY="127.0.0.1,localhost",
+    env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost",
                HF_ENDPOINT=hub_url, HF_TOKEN=TOKEN, HF_HUB_CACHE=str(tmp_path / f"hf-{name}"),
                CATGAN_QUIZ_REPO="me/quiz-answers", CATGAN_REAL=str(tmp_path / "real"),
                CATGAN_QUIZ_DB=str(tmp_path / f"{name}.sqlite"), GRADIO_TEMP_DIR=str(tmp_path / f"gradio-{name}"))

@@ -10,14 +10,14 @@ import pytest
 import torch
 from PIL import Image
 
-import train as train_cli
 from catgan import load_generator
-from catgan.checkpoint import load_checkpoint
 from catgan.cli import run as guarded
-from catgan.config import TrainConfig
-from catgan.data import load_images
+from catgan.data.dataset import load_images
 from catgan.models import ModelConfig
-from catgan.trainer import NonFiniteLossError, Trainer
+from catgan.train import __main__ as train_cli
+from catgan.train.checkpoint import load_checkpoint
+from catgan.train.config import TrainConfig
+from catgan.train.trainer import NonFiniteLossError, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 METRIC_KEYS = {"step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "images_per_s"}
@@ -105,7 +105,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(cats_zip, tmp_path
     images = load_images(cats_zip, 32, limit=128, progress=False).images
     cfg = TrainConfig(out=str(tmp_path / "run"), steps=20, batch_size=16, log_every=1, ckpt_every=3, sample_every=100)
     trainer = Trainer(ModelConfig(img_size=32, g_width=8, d_width=8), cfg, images, progress=False)
-    import catgan.losses as losses
+    import catgan.train.losses as losses
     real_d_loss, calls = losses.d_loss, {"n": 0}
 
     def exploding(*a, **kw):
@@ -190,7 +190,7 @@ def test_export_of_a_stopped_run_describes_its_checkpoint_not_an_old_summary(cat
 def test_the_cuda_paths_that_can_be_checked_on_cpu(cats_zip, tmp_path, monkeypatch):
     """Device placement per rank, --precision auto, and fp16's grad-scaler state surviving a
     checkpoint (here with CPU scalers standing in for CUDA ones: the same state_dict/load_state_dict path)."""
-    from catgan.devices import resolve_device, resolve_precision
+    from catgan.train.devices import resolve_device, resolve_precision
 
     with monkeypatch.context() as m:
         m.setattr(torch.cuda, "is_available", lambda: True)

@@ -4,7 +4,7 @@
     python -m catgan.judges train --data ../shared/data/cifar10.zip --out weights/resnet-animals
     python -m catgan.judges ship runs/resnet-animals --out weights/resnet-animals --note "..."
 
-``python -m catgan.judge`` is the same command. Training flags map one-to-one onto AnimalTrainConfig.
+``python -m catgan.judges`` is the same command. Training flags map one-to-one onto AnimalTrainConfig.
 A mistake ends as one ``error: ...`` line (CATGAN_DEBUG=1 shows the traceback).
 """
 import argparse

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import env
+from ..data.dataset import decode_rgb
 from ..weights import WEIGHTS_NAME, load_weights_strict, read_config
 from .base import Judge, JudgeUnavailable, Preprocess
 
@@ -157,7 +159,7 @@ def build_net(config: AnimalNetConfig) -> nn.Module:
 
 
 def default_dir() -> Path:
-    return Path(os.environ.get("CATGAN_RESNET_ANIMALS") or Path(__file__).resolve().parents[2] / "weights" / "resnet-animals")
+    return env.path_from(env.RESNET_ANIMALS, env.BUNDLED_WEIGHTS / "resnet-animals")
 
 
 def load_model(folder: str | os.PathLike) -> nn.Module:
@@ -181,9 +183,8 @@ def resnet_animals(weights: str | os.PathLike | None = None) -> Judge:
 
 def _describe(folder: Path, config: AnimalNetConfig) -> str:
     """'weights/resnet-animals (fast-resnet w64, mirror-averaged)': repo-relative when inside the repo."""
-    root = Path(__file__).resolve().parents[2]
     try:
-        where = folder.resolve().relative_to(root).as_posix()
+        where = folder.resolve().relative_to(env.REPO_ROOT).as_posix()
     except ValueError:
         where = str(folder)
     arch = config.arch if config.arch == "fast-resnet" else f"resnet-{config.depth}"
@@ -205,8 +206,6 @@ def load_cifar(zip_path: str | os.PathLike, split: str, classes=ANIMALS, limit_p
     """``split/<class>/*.jpg`` members of cifar10.zip -> (uint8 (N, 3, 32, 32), int64 labels 0..len(classes)-1).
     With ``other_per_class`` (None: all), one more label, ``other``, gathers that many images (the first, in
     name order) from each of the NOT_ANIMALS folders."""
-    from ..data import decode_rgb
-
     with zipfile.ZipFile(zip_path) as z:
         by_folder = cifar_index(z)
 

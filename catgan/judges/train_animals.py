@@ -4,8 +4,8 @@
 
 SGD + Nesterov momentum, cosine or one-cycle learning rate, random crop (``--pad``, reflect) + flip,
 optional cutout (``--cutout``: a square of that side set to the data mean), an optional EMA of the
-weights (catgan.ema, the GAN trainer's), bf16 autocast and channels_last (on CPU too: about 2x
-faster with AVX512-BF16). A checkpoint (catgan.checkpoint) is written to ``--run`` after every
+weights (catgan.train.ema, the GAN trainer's), bf16 autocast and channels_last (on CPU too: about 2x
+faster with AVX512-BF16). A checkpoint (catgan.train.checkpoint) is written to ``--run`` after every
 epoch; ``--resume`` continues from it exactly (same data order) and refuses changed settings. The
 card states the accuracy of the saved files on the CIFAR-10 test split of those classes. ``ship``
 copies a finished run (one trained elsewhere, say on a GPU machine) into weights/, re-measures it
@@ -23,11 +23,18 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..checkpoint import (CHECKPOINT_NAME, check_run_folder, drop_log_rows_after, load_checkpoint, move_run_aside,
-                          refuse_changed_settings, save_checkpoint)
-from ..ema import EMA
 from ..fileio import atomic_write_text
 from ..images import to_float
+from ..train.checkpoint import (
+    CHECKPOINT_NAME,
+    check_run_folder,
+    drop_log_rows_after,
+    load_checkpoint,
+    move_run_aside,
+    refuse_changed_settings,
+    save_checkpoint,
+)
+from ..train.ema import EMA
 from ..weights import CARD_NAME, save_folder
 from .animals import ANIMALS, OTHER, PREPROCESS, AnimalNetConfig, build_net, load_cifar, load_model, mirror_average
 from .animals_card import render_card
@@ -57,7 +64,7 @@ class AnimalTrainConfig:
     label_smoothing: float = 0.1  # cross-entropy label smoothing
     pad: int = 4  # random-crop translation, pixels
     cutout: int = 0  # > 0: side of a random square (clipped at the border) set to the data mean
-    ema: float = 0.0  # > 0: ship an EMA of the weights (catgan.ema: this decay per step, warmed up; BN stats copied)
+    ema: float = 0.0  # > 0: ship an EMA of the weights (catgan.train.ema: this decay per step, warmed up; BN stats copied)
     other_per_class: int = 0  # > 0: a seventh class, "other", of this many training images per vehicle class
     limit_per_class: int | None = None  # at most this many images per class and split (small subsets, for tests)
     max_steps: int | None = None  # stop early (for tests); the schedule still spans all epochs

@@ -1,8 +1,7 @@
 """Model registry: ``arch`` in config.json picks the Architecture. A new family is one new file in
 catgan/models/ (its networks and an ``ARCH = Architecture(...)``) plus one ``register`` line here."""
 from . import dcgan, gan
-from .base import (ARCHITECTURES, SIZES, Architecture, Generator, HubModel, ModelConfig, architecture,
-                   register)
+from .base import ARCHITECTURES, SIZES, Architecture, Generator, HubModel, ModelConfig, architecture, register
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .gan import GANDiscriminator, GANGenerator
 

@@ -21,9 +21,10 @@ import torch
 from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
+from .. import env
+from ..fileio import atomic_write
+from ..images import to_rgb
 from .crawford import crop_face, parse_landmarks
-from .fileio import atomic_write
-from .images import to_rgb
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
 CACHE_VERSION = 2  # bump when decoding/cropping changes
@@ -66,14 +67,8 @@ class ImageSet:
         return msg
 
 
-def cache_root() -> Path:
-    """catgan's cache folder: $CATGAN_CACHE, else $XDG_CACHE_HOME/catgan (~/.cache/catgan)."""
-    return Path(os.environ.get("CATGAN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "catgan"))
-
-
 def default_cache_dir() -> Path:
-    return cache_root() / "datasets"
+    return env.cache_root() / "datasets"
 
 
 def image_names(source: str | os.PathLike) -> list[str]:
@@ -217,5 +212,5 @@ def _hidden(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in name.split("/"))
 
 
-if __name__ == "__main__":  # python -m catgan.data SOURCE SIZE: decode + cache, print the report
+if __name__ == "__main__":  # python -m catgan.data.dataset SOURCE SIZE: decode + cache, print the report
     print(load_images(sys.argv[1], int(sys.argv[2])).report())

@@ -1,6 +1,6 @@
 """Table 1: cat-rate per judge, FID, KID and near-copies for the real data and each generator.
 
-    python -m catgan.evaluate --real ../shared/data/cat-faces-64.zip \
+    python -m catgan.eval --real ../shared/data/cat-faces-64.zip \
         --models weights/gan-64 weights/dcgan-64 --judges resnet50 efficientnet_lite0 --n 10000
 
 Writes results/table1.md and results/table1.json (rows + the full protocol). The real row judges
@@ -9,7 +9,7 @@ small n); each generator's n samples are compared against the whole real set at 
 Inception features and judge probabilities are cached by image content (and judge weights), so
 re-running with the same weights and seed, say with another judge added, only computes what is new.
 
-    python -m catgan.evaluate --update --models weights/gan-64 --n 10000 ...
+    python -m catgan.eval --update --models weights/gan-64 --n 10000 ...
 
 ``--update`` re-scores only the given generators and puts their rows into the existing
 OUT/table1.json (replacing rows of the same source, keeping every other row), after checking that
@@ -27,13 +27,17 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import cli, metrics
-from .models import SIZES
+from .. import cli
+from ..data.dataset import load_images
+from ..fileio import atomic_write_text
+from ..hub.loader import load_generator
+from ..images import from_uint8, to_uint8
+from ..judges import DEFAULT_JUDGE, OFFLINE_JUDGE, load_judge
+from ..latent.sampling import latents
+from ..models import SIZES
+from . import metrics
+from .inception import inception_features, load_inception
 from .results import merge_rows, read_table, render_markdown
-from .fileio import atomic_write_text
-from .images import from_uint8, to_uint8
-from .judges import DEFAULT_JUDGE, OFFLINE_JUDGE
-from .latent import latents
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,6 @@ class Evaluator:
     """Holds the loaded judges, Inception and per-resolution real data for one run."""
 
     def __init__(self, cfg: EvalConfig):
-        from .inception import inception_features, load_inception
-        from .judges import load_judge
-
         self.cfg = cfg
         self.judges, self.judge_info, self._fingerprints = [], [], {}
         for name in cfg.judges:
@@ -102,7 +103,6 @@ class Evaluator:
     def real(self, size: int) -> dict:
         """Real images at ``size`` px, their (cached) Inception features and the near-copy threshold."""
         if size not in self._real:
-            from .data import load_images
             images = load_images(self.cfg.real, size, limit=self.cfg.real_limit, progress=self.cfg.progress).images
             feats = metrics.cached_features(images, self._features, desc=self._desc(f"inception real {size}px"))
             self._real[size] = {"images": images, "features": feats, "key": metrics.images_key(images),
@@ -140,8 +140,6 @@ class Evaluator:
                 "kid_std": kid_std, "fid_note": "split-half (real vs real)", "near_copy_fraction": None}
 
     def generator_row(self, path: str) -> dict:
-        from . import load_generator
-
         generator = load_generator(path, device=self.cfg.device)
         size, n, bs = generator.config.img_size, self.cfg.n, self.cfg.batch_size
         z = latents(generator.config.z_dim, n, self.cfg.seed)
@@ -217,7 +215,7 @@ def evaluate(cfg: EvalConfig) -> dict:
 
 def parse_args(argv: list[str] | None = None) -> tuple[EvalConfig, bool]:
     """CLI flags map one-to-one onto EvalConfig fields."""
-    parser = cli.ArgumentParser(prog="python -m catgan.evaluate", description=__doc__.split("\n")[0])
+    parser = cli.ArgumentParser(prog="python -m catgan.eval", description=__doc__.split("\n")[0])
     cli.add_dataclass_args(parser, EvalConfig, title="evaluation")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     args = parser.parse_args(argv)
@@ -240,5 +238,4 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(cli.run(main))
+entry = cli.command(main)  # the console script

@@ -1,5 +1,5 @@
 """Loading generators: from a weights folder, or by Hub repo id with offline fallbacks
-(publishing is catgan.publish).
+(publishing is catgan.hub.publish).
 
 A weights folder is the same on disk and on the Hub (config.json, model.safetensors, README.md,
 samples.png, evolution.gif), so one loader serves both. Only config.json and model.safetensors are
@@ -15,12 +15,16 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import ARCHITECTURES, SIZES, HubModel, ModelConfig, architecture
-from .weights import CONFIG_NAME, WEIGHTS_NAME, read_config
+import torch
+from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError
+
+from .. import env
+from ..models import ARCHITECTURES, SIZES, HubModel, ModelConfig, architecture
+from ..weights import CONFIG_NAME, DIRECTIONS_META, DIRECTIONS_NAME, WEIGHTS_NAME, read_config
 
 log = logging.getLogger(__name__)
 
-BUNDLED = Path(__file__).resolve().parents[1] / "weights"  # weights/<arch>-<size>, shipped with the app
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 MAX_CONFIG_BYTES = 2**20  # a config.json is a few hundred bytes
 
@@ -44,6 +48,20 @@ class Loaded:
 
 # ---------------------------------------------------------------- loading
 
+def load_generator(path_or_repo: str | os.PathLike, *, revision: str | None = None,
+                   device: str | torch.device = "cpu") -> HubModel:
+    """Load a generator from a weights folder or a Hub repo id; the class comes from config.json.
+
+    A repo id goes through huggingface_hub's cache: offline (HF_HUB_OFFLINE=1 or no network) it
+    falls back to the cached copy, then to the bundled weights/<arch>-<size>, with a warning.
+    The returned model's ``load_notice`` says which fallback was taken (None: none), and
+    ``loaded_from`` where the weights came from. ``load`` gives the full result.
+    """
+    loaded = load(path_or_repo, revision=revision, device=device)
+    loaded.generator.load_notice, loaded.generator.loaded_from = loaded.notice, loaded.location
+    return loaded.generator
+
+
 def load(source: str | os.PathLike, *, revision: str | None = None, name: str | None = None,
          weights_root: str | os.PathLike | None = None, device="cpu", max_bytes: int | None = None,
          cache_dir: str | os.PathLike | None = None) -> Loaded:
@@ -61,7 +79,7 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
     if not REPO_ID.match(src):
         raise FileNotFoundError(f"weights folder not found: {src}")
     where = f"{src}@{revision}" if revision else src
-    reason = "offline mode (HF_HUB_OFFLINE=1)" if is_offline() else None
+    reason = "offline mode (HF_HUB_OFFLINE=1)" if env.is_offline() else None
     if reason is None:
         try:
             folder = _fetch(src, revision, local_only=False, max_bytes=max_bytes, cache_dir=cache_dir)
@@ -108,7 +126,7 @@ def is_generator_folder(folder: Path) -> bool:
 def bundled_folder(name: str | None, weights_root: str | os.PathLike | None = None) -> Path | None:
     if not name:
         return None
-    folder = Path(weights_root or BUNDLED) / name
+    folder = Path(weights_root or env.BUNDLED_WEIGHTS) / name
     return folder if is_generator_folder(folder) else None
 
 
@@ -120,10 +138,8 @@ def _fetch(repo_id: str, revision: str | None, *, local_only: bool, max_bytes: i
            cache_dir: str | os.PathLike | None = None) -> str:
     """The snapshot folder holding config.json + model.safetensors of one commit, from the cache
     (``local_only``) or the Hub. Raises _FetchError with a one-line reason, or TooLarge."""
-    from huggingface_hub import HfApi, hf_hub_download
-
-    kw = dict(repo_id=repo_id, cache_dir=str(cache_dir or "") or env_value("HF_HUB_CACHE"),
-              endpoint=env_value("HF_ENDPOINT"))
+    kw = dict(repo_id=repo_id, cache_dir=str(cache_dir or "") or env.value(env.HF_HUB_CACHE),
+              endpoint=env.value(env.HF_ENDPOINT))
     try:
         if not local_only:  # hf_hub_download would quietly use the cache when offline: ask the Hub first
             commit = HfApi(endpoint=kw["endpoint"]).model_info(repo_id, revision=revision, timeout=10).sha
@@ -144,11 +160,7 @@ def _fetch(repo_id: str, revision: str | None, *, local_only: bool, max_bytes: i
 def _fetch_optional(commit: str, local_only: bool, kw: dict) -> None:
     """The files that may travel with a model (its named latent directions), when the repo has them
     and they are small; a repo without them loads as well."""
-    from huggingface_hub import hf_hub_download
-
-    from .directions import META_NAME, VECTORS_NAME
-
-    for name in (META_NAME, VECTORS_NAME):
+    for name in (DIRECTIONS_META, DIRECTIONS_NAME):
         try:
             if not local_only:
                 _check_size(kw["repo_id"], commit, name, MAX_CONFIG_BYTES, kw["endpoint"])
@@ -159,8 +171,6 @@ def _fetch_optional(commit: str, local_only: bool, kw: dict) -> None:
 
 def _check_size(repo_id: str, revision: str | None, filename: str, max_bytes: int, endpoint: str | None) -> None:
     """TooLarge if the Hub says ``filename`` is over ``max_bytes`` or does not say its size."""
-    from huggingface_hub import get_hf_file_metadata, hf_hub_url
-
     url = hf_hub_url(repo_id, filename, revision=revision, endpoint=endpoint)
     size = get_hf_file_metadata(url, timeout=10, endpoint=endpoint).size
     if size is None or size > max_bytes:
@@ -170,9 +180,6 @@ def _check_size(repo_id: str, revision: str | None, filename: str, max_bytes: in
 
 
 def _why(e: Exception, repo_id: str) -> str:
-    from huggingface_hub.errors import (HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError,
-                                        RevisionNotFoundError)
-
     if isinstance(e, OfflineModeIsEnabled):
         return "offline mode"
     if isinstance(e, RevisionNotFoundError):
@@ -195,13 +202,3 @@ def _folder_name(repo_id: str) -> str | None:
     names = "|".join(sorted(map(re.escape, ARCHITECTURES), key=len, reverse=True))  # dcgan before gan
     found = re.findall(rf"(?:{names})-(?:{'|'.join(map(str, SIZES))})", repo_id.split("/")[-1])
     return found[-1] if found else None
-
-
-def is_offline() -> bool:
-    from huggingface_hub import constants
-
-    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
-
-
-def env_value(key: str) -> str | None:
-    return os.environ.get(key) or None

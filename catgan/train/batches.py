@@ -6,7 +6,7 @@ uninterrupted single run would have. Flips use the global RNG, whose state is ch
 """
 import torch
 
-from .images import from_uint8
+from ..images import from_uint8
 
 
 class RealBatches:

@@ -6,20 +6,17 @@ import os
 import shutil
 from pathlib import Path
 
-import torch
-
-from .card import render_card
+from ..eval.results import find_row, read_table
+from ..hub.card import render_card
+from ..latent import sample_grid
+from ..models import HubModel, ModelConfig, build_generator
+from ..weights import EVOLUTION_NAME, SAMPLES_NAME, save_folder
 from .checkpoint import load_checkpoint
-from .images import make_grid
-from .latent import latents
-from .models import HubModel, ModelConfig, build_generator
-from .results import find_row, read_table
-from .weights import save_folder
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: bool = False,
                results: str | os.PathLike | None = None) -> Path:
-    """Export ``run_dir``'s EMA generator to ``out_dir``; with ``results`` (a catgan.evaluate JSON that
+    """Export ``run_dir``'s EMA generator to ``out_dir``; with ``results`` (a catgan.eval.evaluate JSON that
     has a row for ``out_dir``) the model card carries the measured metrics."""
     run_dir = Path(run_dir)
     metrics = _metrics_row(results, Path(out_dir)) if results else None
@@ -31,7 +28,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: 
     if summary.get("steps") != state["step"]:  # stopped after its last summary: describe the checkpoint instead
         summary = {"steps": state["step"], "wall_time_s": round(state.get("train_time_s", 0.0), 1),
                    "note": "the run was stopped before it finished; figures from its last checkpoint"}
-    gif = run_dir / "evolution.gif"
+    gif = run_dir / EVOLUTION_NAME
     return save_generator(generator, out_dir, fp16=fp16, train_config=state["train_config"], summary=summary,
                           metrics=metrics, extra_files=(gif,) if gif.exists() else ())
 
@@ -39,15 +36,8 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: 
 def _metrics_row(results: str | os.PathLike, out_dir: Path) -> dict:
     row = find_row(read_table(results), [str(out_dir), str(out_dir.resolve()), out_dir.name])
     if row is None:
-        raise ValueError(f"{results} has no row for {out_dir}; run catgan.evaluate on it first")
+        raise ValueError(f"{results} has no row for {out_dir}; run catgan.eval.evaluate on it first")
     return row
-
-
-@torch.no_grad()
-def sample_grid(generator: HubModel, n: int = 64, seed: int = 0):
-    """The card's samples.png: ``n`` seeded samples tiled 8 per row."""
-    z = latents(generator.config.z_dim, n, seed)
-    return make_grid(generator.cpu().eval()(z), nrow=8)
 
 
 def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: bool = False,
@@ -55,8 +45,8 @@ def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: boo
                    extra_files: tuple = (), n_grid: int = 64, seed: int = 0) -> Path:
     """The weights folder of ``generator`` (catgan.weights' format) + samples.png + ``extra_files``."""
     model = copy.deepcopy(generator).cpu().eval()
-    extra = {"samples.png": lambda path: sample_grid(model, n_grid, seed).save(path)}
+    extra = {SAMPLES_NAME: lambda path: sample_grid(model, n_grid, seed).save(path)}
     extra |= {Path(src).name: (lambda path, src=src: shutil.copyfile(src, path)) for src in extra_files}
     card = render_card(model.config, train_config=train_config, summary=summary, metrics=metrics,
-                       gif=any(Path(src).name == "evolution.gif" for src in extra_files))
+                       gif=any(Path(src).name == EVOLUTION_NAME for src in extra_files))
     return save_folder(out_dir, model, model.config, card=card, fp16=fp16, extra=extra)

@@ -24,8 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .fileio import atomic_write
-from .images import to_float
+from .. import env
+from ..fileio import atomic_write
+from ..images import to_float
 
 FEATURES_VERSION = "tf-inception-2015-12-05-pool3|bilinear-299-align_corners-False|v1"
 NEAR_COPY_SIZE = 32
@@ -107,8 +108,7 @@ def images_key(images: torch.Tensor) -> str:
 
 
 def default_cache_dir(kind: str = "inception") -> Path:
-    from .data import cache_root
-    return cache_root() / kind
+    return env.cache_root() / kind
 
 
 def cached_array(path: Path, compute: Callable[[], torch.Tensor]) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Named latent directions, found without labels: the judges name the generator's directions.
 
-    python -m catgan.directions weights/dcgan-64 [--n-fit 3000] [--n-test 500]
+    python -m catgan.latent weights/dcgan-64 [--n-fit 3000] [--n-test 500]
 
 1. Sample latents, generate, and measure attributes on the images: each ImageNet cat breed's
    probability and P(cat) under a pretrained judge, fur lightness and warmth (ginger against grey)
@@ -27,14 +27,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image, ImageDraw
+from safetensors.torch import load_file, save
 from tqdm.auto import tqdm
 
-from . import cli
-from .fileio import atomic_write, atomic_write_text
-from .images import make_grid
-from .latent import latents, move
+from ..fileio import atomic_write, atomic_write_text
+from ..images import make_grid
+from ..weights import DIRECTIONS_META, DIRECTIONS_NAME
+from .sampling import latents, move
 
-VECTORS_NAME, META_NAME, PICTURE_NAME = "directions.safetensors", "directions.json", "directions.jpg"
 BREEDS = {281: "tabby", 282: "tiger cat", 283: "Persian", 284: "Siamese", 285: "Egyptian cat"}
 # attribute -> the slider's label (the direction raises the attribute left to right)
 LABELS = {"lightness": "dark ↔ light fur", "warmth": "grey ↔ ginger", "background": "dark ↔ light background",
@@ -178,25 +179,21 @@ def load_directions(folder: str | os.PathLike | None) -> NamedDirections | None:
     if folder is None:
         return None
     folder = Path(folder)
-    if not ((folder / VECTORS_NAME).is_file() and (folder / META_NAME).is_file()):
+    if not ((folder / DIRECTIONS_NAME).is_file() and (folder / DIRECTIONS_META).is_file()):
         return None
-    from safetensors.torch import load_file
-
-    meta = json.loads((folder / META_NAME).read_text())
-    vectors = load_file(str(folder / VECTORS_NAME))["directions"].float()
+    meta = json.loads((folder / DIRECTIONS_META).read_text())
+    vectors = load_file(str(folder / DIRECTIONS_NAME))["directions"].float()
     names = tuple(d["attribute"] for d in meta["directions"])
     if vectors.shape[0] != len(names):
-        raise ValueError(f"{folder / VECTORS_NAME} holds {vectors.shape[0]} directions, {META_NAME} names {len(names)}")
+        raise ValueError(f"{folder / DIRECTIONS_NAME} holds {vectors.shape[0]} directions, {DIRECTIONS_META} names {len(names)}")
     return NamedDirections(vectors, names, meta)
 
 
 def save_directions(folder: str | os.PathLike, vectors: torch.Tensor, meta: dict) -> None:
-    from safetensors.torch import save
-
     folder = Path(folder)
     blob = save({"directions": vectors.contiguous().float()})
-    atomic_write(folder / VECTORS_NAME, lambda f: f.write(blob))
-    atomic_write_text(folder / META_NAME, json.dumps(meta, indent=2))
+    atomic_write(folder / DIRECTIONS_NAME, lambda f: f.write(blob))
+    atomic_write_text(folder / DIRECTIONS_META, json.dumps(meta, indent=2))
 
 
 def find_directions(generator, judge, cfg: DirectionsConfig) -> tuple[torch.Tensor, dict]:
@@ -228,8 +225,6 @@ def find_directions(generator, judge, cfg: DirectionsConfig) -> tuple[torch.Tens
 @torch.no_grad()
 def picture(generator, named: NamedDirections, seeds: int = 3, amounts=(-3, -2, -1, 0, 1, 2, 3)):
     """One labelled block per direction: ``seeds`` rows, moved from -3 to +3 units left to right."""
-    from PIL import Image, ImageDraw
-
     z = latents(generator.config.z_dim, seeds, 11)
     blocks = []
     for label, v in zip(named.labels(), named.vectors):
@@ -256,42 +251,3 @@ def effect_table(meta: dict) -> str:
         mark = "" if row["ships"] else " (dropped)"
         lines.append(f"| {row['label']}{mark} | " + " | ".join(cells) + " |")
     return head + "\n".join(lines) + "\n"
-
-
-def refresh_card(folder: str | os.PathLike, config, meta: dict) -> None:
-    """Re-render the folder's model card with its directions (the rest from the card's own metadata)."""
-    from .card import read_card_data, render_card
-
-    card = Path(folder) / "README.md"
-    data = read_card_data(card.read_text()) if card.is_file() else {}
-    atomic_write_text(card, render_card(config, train_config=data.get("train_config"), summary=data.get("summary"),
-                                        metrics=data.get("metrics"), gif=(Path(folder) / "evolution.gif").is_file(),
-                                        directions=meta if meta["directions"] else None))
-
-
-def main(argv: list[str]) -> int:
-    parser = cli.ArgumentParser(prog="python -m catgan.directions", description=__doc__.splitlines()[0])
-    parser.add_argument("weights", help="a generator's weights folder; the directions are written into it")
-    cli.add_dataclass_args(parser, DirectionsConfig, title="directions")
-    args = parser.parse_args(argv)
-    cfg = cli.from_args(DirectionsConfig, args)
-    from . import load_generator
-    from .judges import load_judge
-
-    generator = load_generator(args.weights)
-    judge = load_judge(cfg.judge, fallback=False)
-    vectors, meta = find_directions(generator, judge, cfg)
-    save_directions(args.weights, vectors, meta)
-    named = load_directions(args.weights)
-    if len(named):
-        picture(generator, named).save(Path(args.weights) / PICTURE_NAME, quality=92)
-    refresh_card(args.weights, generator.config, meta)
-    print(effect_table(meta))
-    print(f"wrote {len(named)} direction(s) to {args.weights}: {', '.join(named.labels()) or 'none passed'}")
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(cli.run(main))

@@ -1,6 +1,6 @@
 """Publish a weights folder to the Hugging Face Hub, with a model card rendered for the repo.
 
-    python -m catgan.publish weights/dcgan-64 USER/REPO [--private] [--revision BRANCH]
+    python -m catgan.hub.publish weights/dcgan-64 USER/REPO [--private] [--revision BRANCH]
                              [--results results/table1.json] [--run runs/dcgan-64]
 
 The token comes from HF_TOKEN or `hf auth login`; it is never printed or stored. Uploading the same
@@ -17,9 +17,27 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cli import ArgumentParser, run
-from .hub import REPO_ID, HubError, env_value, is_offline, load_folder
-from .weights import CONFIG_NAME, WEIGHTS_NAME
+import httpx2  # huggingface_hub's HTTP client
+from huggingface_hub import CommitOperationAdd, HfApi, get_token
+from huggingface_hub.errors import HfHubHTTPError
+
+from .. import env
+from ..cli import ArgumentParser, command
+from ..eval.results import find_row, read_table
+from ..latent import sample_grid
+from ..latent.directions import load_directions
+from ..weights import (
+    CARD_NAME,
+    CONFIG_NAME,
+    DIRECTIONS_META,
+    DIRECTIONS_NAME,
+    DIRECTIONS_PICTURE,
+    EVOLUTION_NAME,
+    SAMPLES_NAME,
+    WEIGHTS_NAME,
+)
+from .card import read_card_data, render_card
+from .loader import REPO_ID, HubError, load_folder
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +47,6 @@ NO_TOKEN = ("no Hugging Face token: set HF_TOKEN or run `hf auth login` "
 
 def require_token(token: str | None = None) -> str:
     """The token to publish with: ``token``, else HF_TOKEN, else huggingface_hub's stored login."""
-    from huggingface_hub import get_token
-
     token = token or get_token()
     if not token:
         raise HubError(NO_TOKEN)
@@ -40,14 +56,12 @@ def require_token(token: str | None = None) -> str:
 def hub_api(repo_id: str, token: str | None = None, *, shape: str = "USER/REPO"):
     """(HfApi, token) for writing to ``repo_id``, after the checks every upload makes first: a
     repo id of the form ``shape``, not offline, a token."""
-    from huggingface_hub import HfApi
-
     if not REPO_ID.match(repo_id):
         raise HubError(f"repo id must look like {shape}, got {repo_id!r}")
-    if is_offline():
+    if env.is_offline():
         raise HubError("cannot upload in offline mode: unset HF_HUB_OFFLINE")
     token = require_token(token)
-    return HfApi(endpoint=env_value("HF_ENDPOINT"), token=token), token
+    return HfApi(endpoint=env.value(env.HF_ENDPOINT), token=token), token
 
 
 @dataclass(frozen=True)
@@ -64,10 +78,8 @@ def publish(weights_dir: str | os.PathLike, repo_id: str, *, private: bool = Fal
             token: str | None = None, commit_message: str | None = None) -> Published:
     """Upload a weights folder to ``repo_id`` (created if needed; ``revision``: a branch) in one
     commit: config.json, model.safetensors, a README.md card rendered for the repo (metrics from the
-    ``results`` JSON of catgan.evaluate when given), samples.png and evolution.gif. The same files
+    ``results`` JSON of catgan.eval.evaluate when given), samples.png and evolution.gif. The same files
     again make no commit. Locally only a temporary staging folder is written, and always removed."""
-    from huggingface_hub import CommitOperationAdd
-
     api, token = hub_api(repo_id, token)
     with tempfile.TemporaryDirectory(prefix="catgan-publish-") as stage:
         files = stage_files(weights_dir, stage, repo_id=repo_id, results=results, run_dir=run_dir)
@@ -91,13 +103,9 @@ def publish(weights_dir: str | os.PathLike, repo_id: str, *, private: bool = Fal
 def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, repo_id: str | None = None,
                 results=None, run_dir: str | os.PathLike | None = None) -> list[str]:
     """Copy what gets uploaded into ``stage`` and render its README.md; returns the file names."""
-    from .card import read_card_data, render_card
-    from .directions import META_NAME, PICTURE_NAME, VECTORS_NAME, load_directions
-    from .results import find_row, read_table
-
     weights_dir, stage = Path(weights_dir), Path(stage)
     generator = load_folder(weights_dir)  # strict: weights that do not load are never published
-    readme = weights_dir / "README.md"
+    readme = weights_dir / CARD_NAME
     meta = read_card_data(readme.read_text()) if readme.is_file() else {}
     run = Path(run_dir) if run_dir else _run_dir_of(weights_dir)
     train_config, summary, metrics = meta.get("train_config"), meta.get("summary"), meta.get("metrics")
@@ -112,22 +120,21 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
             raise HubError(f"no row for {weights_dir} ({weights_dir.name}) in the results {results}")
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         shutil.copyfile(weights_dir / name, stage / name)
-    if (weights_dir / "samples.png").is_file():
-        shutil.copyfile(weights_dir / "samples.png", stage / "samples.png")
+    if (weights_dir / SAMPLES_NAME).is_file():
+        shutil.copyfile(weights_dir / SAMPLES_NAME, stage / SAMPLES_NAME)
     else:
-        from .export import sample_grid
-        sample_grid(generator).save(stage / "samples.png")
-    gif = next((p for p in (weights_dir / "evolution.gif", run and run / "evolution.gif") if p and p.is_file()), None)
+        sample_grid(generator).save(stage / SAMPLES_NAME)
+    gif = next((p for p in (weights_dir / EVOLUTION_NAME, run and run / EVOLUTION_NAME) if p and p.is_file()), None)
     if gif is not None:
-        shutil.copyfile(gif, stage / "evolution.gif")
+        shutil.copyfile(gif, stage / EVOLUTION_NAME)
     named = load_directions(weights_dir)  # the named latent directions travel with the model
     if named is not None:
-        for name in (VECTORS_NAME, META_NAME, PICTURE_NAME):
+        for name in (DIRECTIONS_NAME, DIRECTIONS_META, DIRECTIONS_PICTURE):
             if (weights_dir / name).is_file():
                 shutil.copyfile(weights_dir / name, stage / name)
     card = render_card(generator.config, train_config=train_config, summary=summary, metrics=metrics,
                        repo_id=repo_id, gif=gif is not None, directions=named.meta if named else None)
-    (stage / "README.md").write_text(card)
+    (stage / CARD_NAME).write_text(card)
     return sorted(p.name for p in stage.iterdir())
 
 
@@ -145,9 +152,6 @@ def _read_json(path: Path):
 
 
 def why_publish_failed(e: Exception, repo_id: str) -> str:
-    import httpx2  # huggingface_hub's HTTP client
-    from huggingface_hub.errors import HfHubHTTPError
-
     status = getattr(getattr(e, "response", None), "status_code", None)
     if isinstance(e, HfHubHTTPError) and status == 401:
         return "the token was rejected (HTTP 401); check HF_TOKEN or `hf auth login`"
@@ -166,13 +170,13 @@ def scrub_token(text: str, token: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = ArgumentParser(prog="python -m catgan.publish", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m catgan.hub.publish", description=__doc__.splitlines()[0])
     parser.add_argument("weights", help="weights folder (config.json, model.safetensors, ...)")
     parser.add_argument("repo_id", help="USER/REPO on the Hub (created if missing)")
     parser.add_argument("--private", action="store_true",
                         help="create the repo private (an existing repo keeps its visibility)")
     parser.add_argument("--revision", help="branch to commit to (created from main if missing); default main")
-    parser.add_argument("--results", help="catgan.evaluate results JSON (e.g. results/table1.json): "
+    parser.add_argument("--results", help="catgan.eval.evaluate results JSON (e.g. results/table1.json): "
                                           "the row naming this model fills the card's metrics")
     parser.add_argument("--run", help="run folder the weights came from (training config, summary, evolution.gif)")
     parser.add_argument("--message", help="commit message")
@@ -185,5 +189,8 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+entry = command(main)  # the console script
+
+
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(entry())

@@ -22,12 +22,11 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from .hub import env_value
-from .quiz import QuizStore
+from .. import env
+from .store import QuizStore
 
 log = logging.getLogger(__name__)
 
-ENV_REPO = "CATGAN_QUIZ_REPO"
 EVERY_MIN = 5.0  # minutes between pushes; an answer can be lost only if the process dies in between
 FOLDER = "answers"
 ANSWER_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -46,7 +45,7 @@ class AnswerLog:
         self.name = f"{FOLDER}/{uuid.uuid4().hex}.jsonl"
         self.path = self.folder / self.name
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        api = HfApi(endpoint=env_value("HF_ENDPOINT"), token=token)
+        api = HfApi(endpoint=env.value(env.HF_ENDPOINT), token=token)
         self.scheduler = CommitScheduler(repo_id=repo_id, repo_type="dataset", folder_path=self.folder,
                                          every=every, private=True, allow_patterns=[f"{FOLDER}/*.jsonl"],
                                          hf_api=api)
@@ -71,7 +70,7 @@ def load_answers(repo_id: str, store: QuizStore, token: str | None = None) -> tu
     from huggingface_hub import snapshot_download
 
     folder = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=[f"{FOLDER}/*.jsonl"],
-                                    endpoint=env_value("HF_ENDPOINT"), token=token))
+                                    endpoint=env.value(env.HF_ENDPOINT), token=token))
     rows, bad = [], 0
     for path in sorted(folder.glob(f"{FOLDER}/*.jsonl")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -105,7 +104,7 @@ def open_store(db_path: str | os.PathLike, repo_id: str | None = None, *,
         answers = AnswerLog(repo_id, every=every)
     except Exception as e:  # noqa: BLE001 - offline, no token, no rights: the quiz goes on locally
         return QuizStore(db_path), (f"Answers are kept on this machine only: the dataset {repo_id} could not be "
-                                    f"opened ({type(e).__name__}); check HF_TOKEN and {ENV_REPO}.")
+                                    f"opened ({type(e).__name__}); check HF_TOKEN and {env.QUIZ_REPO}.")
     store = QuizStore(db_path, mirror=answers)
     try:
         new, bad = load_answers(repo_id, store)

@@ -1,7 +1,7 @@
 """Host the app as a Hugging Face Space, and give its quiz real photos.
 
-    python -m catgan.space deploy USER/SPACE [--private] [--weights dcgan-64 gan-32 ...] [--dry-run]
-    python -m catgan.space upload-photos FOLDER_OR_ZIP USER/REPO [--public]
+    python -m catgan.hub.space deploy USER/SPACE [--private] [--weights dcgan-64 gan-32 ...] [--dry-run]
+    python -m catgan.hub.space upload-photos FOLDER_OR_ZIP USER/REPO [--public]
 
 ``deploy`` creates the Space (Gradio SDK) if needed and makes it hold exactly the files the app
 needs, in one commit: app.py, app_ui/ and catgan/ (Python files only), requirements.txt (the
@@ -26,13 +26,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cli import ArgumentParser, run
-from .data import image_names
-from .hub import HubError
+from .. import env
+from ..cli import ArgumentParser, command
+from ..data.dataset import image_names
+from ..quiz.store import PHOTO_PATTERNS
+from .loader import HubError
 from .publish import hub_api, scrub_token, why_publish_failed
-from .quiz import PHOTO_PATTERNS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = env.REPO_ROOT
 TOP_FILES = ("app.py", "requirements.txt", "README.md", "LICENSE")
 PACKAGES = ("app_ui", "catgan")  # their *.py files, at any depth
 PHOTOS_NAME = "photos.zip"
@@ -124,7 +125,7 @@ viewer: false
 
 # Real cat photos for the catgan quiz
 
-{n} photos in `{PHOTOS_NAME}`, uploaded by `python -m catgan.space upload-photos`. A catgan Space
+{n} photos in `{PHOTOS_NAME}`, uploaded by `python -m catgan.hub.space upload-photos`. A catgan Space
 shows them in its "Which cat is real?" quiz when its variable `CATGAN_REAL` is `{repo_id}` (with a
 read token as the secret `HF_TOKEN` while this repo is private).
 
@@ -159,7 +160,7 @@ def _push(repo_id: str, repo_type: str, stage: str, files: list[str], *, private
 
 
 def main(argv: list[str]) -> int:
-    parser = ArgumentParser(prog="python -m catgan.space", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m catgan.hub.space", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     p_deploy = sub.add_parser("deploy", help="create or update the Space in one commit")
     p_deploy.add_argument("repo_id", help="USER/SPACE (created if missing)")
@@ -190,5 +191,8 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+entry = command(main)  # the console script
+
+
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(entry())

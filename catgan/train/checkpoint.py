@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .fileio import atomic_path
+from ..fileio import atomic_path
 
 CHECKPOINT_NAME = "checkpoint.pt"
 

@@ -10,17 +10,24 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..images import make_grid, save_gif, save_png
+from ..models import ModelConfig, architecture, build_discriminator, build_generator
 from . import losses
 from .batches import RealBatches
-from .checkpoint import (CHECKPOINT_NAME, drop_log_rows_after, load_checkpoint, refuse_changed_settings, rng_state,
-                         save_checkpoint, set_rng_state)
+from .checkpoint import (
+    CHECKPOINT_NAME,
+    drop_log_rows_after,
+    load_checkpoint,
+    refuse_changed_settings,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .config import TrainConfig, run_config_json
 from .devices import resolve_device, resolve_precision
 from .diffaug import diff_augment
 from .distributed import DistInfo, gather_across_ranks, mean_across_ranks, params_checksum
 from .ema import EMA
-from .images import make_grid, save_gif, save_png
-from .models import ModelConfig, architecture, build_discriminator, build_generator
 
 METRICS_NAME, SUMMARY_NAME, SAMPLES_DIR = "metrics.jsonl", "summary.json", "samples"
 RESUMABLE_CHANGES = {  # may differ between a run and its resume: length, where, how fast, how often to log

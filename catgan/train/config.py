@@ -5,10 +5,10 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from . import cli
+from .. import cli
+from ..models import ARCHITECTURES, SIZES, ModelConfig
 from .diffaug import validate_policy
 from .losses import LOSSES
-from .models import ARCHITECTURES, SIZES, ModelConfig
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")

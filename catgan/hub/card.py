@@ -1,14 +1,17 @@
 """Model cards: README.md with YAML metadata (Hub model-card spec) for exported generators.
 
 The card's metadata also keeps what it was rendered from (``catgan:`` key: training config, run
-summary, metrics row), so ``catgan.publish`` can re-render it for a repo id without the run folder.
+summary, metrics row), so ``catgan.hub.publish`` can re-render it for a repo id without the run folder.
 """
 import json
 from dataclasses import asdict, dataclass
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .models import ModelConfig, architecture
+from ..latent.directions import effect_table
+from ..models import ModelConfig, architecture
+from ..train.config import TrainConfig
+from ..weights import DIRECTIONS_PICTURE, EVOLUTION_NAME, SAMPLES_NAME
 
 TASK = "unconditional-image-generation"
 METRICS = (("fid", "FID", "{:.2f}", "lower is better"), ("kid", "KID", "{:.4f}", "lower is better"),
@@ -55,8 +58,8 @@ def dataset_for(train_config: dict | None) -> Dataset:
 def render_card(config: ModelConfig, *, train_config: dict | None = None, summary: dict | None = None,
                 metrics: dict | None = None, repo_id: str | None = None, gif: bool = False,
                 directions: dict | None = None) -> str:
-    """README.md for a weights folder. ``metrics`` is a results row (catgan.results.find_row);
-    ``directions`` the meta of its named latent directions (catgan.directions)."""
+    """README.md for a weights folder. ``metrics`` is a results row (catgan.eval.results.find_row);
+    ``directions`` the meta of its named latent directions (catgan.latent.directions)."""
     name = f"{config.arch}-{config.img_size}"
     family = architecture(config.arch).title
     data = dataset_for(train_config)
@@ -77,11 +80,11 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
         f"A {family} generator of {config.img_size}x{config.img_size} cat faces, trained with "
         "[catgan](https://github.com/catgan/catgan). This is the EMA copy of the generator: it maps a "
         f"{config.z_dim}-d standard normal latent to an RGB image in [-1, 1]. Weights are safetensors only.", "",
-        "![samples](samples.png)", "",
+        f"![samples]({SAMPLES_NAME})", "",
     ]
     if gif:
         lines += ["Training evolution (fixed latents, one frame per sample step):", "",
-                  "![evolution](evolution.gif)", ""]
+                  f"![evolution]({EVOLUTION_NAME})", ""]
     lines += ["## Load and sample", "", "```python",
               "from catgan import load_generator, sample",
               f"generator = load_generator(\"{repo_id or 'weights/' + name}\")",
@@ -104,7 +107,6 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
 
 
 def _directions_section(meta: dict) -> list[str]:
-    from .directions import PICTURE_NAME, effect_table
 
     shipped = ", ".join(f"\"{d['label']}\"" for d in meta["directions"]) or "none"
     return ["## Named latent directions", "",
@@ -112,7 +114,7 @@ def _directions_section(meta: dict) -> list[str]:
             "judge's breed probabilities and P(cat), fur lightness and warmth, background lightness), a linear "
             "boundary per attribute in z (InterFaceGAN), and only directions that move their own attribute "
             f"significantly and more than any other ship: {shipped}. Rows: -3 to +3 units, three seeds each.", "",
-            f"![directions]({PICTURE_NAME})", "",
+            f"![directions]({DIRECTIONS_PICTURE})", "",
             f"Mean change from -{meta['step']:g} to +{meta['step']:g} units over {meta['config']['n_test']} held-out "
             "seeds, in units of each attribute's spread (bold: the named attribute):", "",
             effect_table(meta), ""]
@@ -120,8 +122,8 @@ def _directions_section(meta: dict) -> list[str]:
 
 def _metrics_section(metrics: dict | None, values: list) -> list[str]:
     if not values:
-        return ["Not evaluated yet. Run `python -m catgan.evaluate`, then publish with "
-                "`python -m catgan.publish weights/NAME USER/REPO --results results/table1.json`.", ""]
+        return ["Not evaluated yet. Run `python -m catgan.eval`, then publish with "
+                "`python -m catgan.hub.publish weights/NAME USER/REPO --results results/table1.json`.", ""]
     lines = ["| metric | value | 95% CI / ± std | note |", "|---|---|---|---|"]
     for m in values:
         fmt = m.fmt.format
@@ -138,7 +140,7 @@ def _metrics_section(metrics: dict | None, values: list) -> list[str]:
     elif protocol:
         lines.append(str(protocol))
     else:
-        lines.append("As recorded by `catgan.evaluate` (see its results JSON).")
+        lines.append("As recorded by `catgan.eval.evaluate` (see its results JSON).")
     return lines + [""]
 
 
@@ -154,7 +156,7 @@ class Metric:
 
 
 def metric_values(row: dict) -> list[Metric]:
-    """FID, KID (± std) and one cat-rate per judge (with its 95 % CI) of a results row (catgan.results)."""
+    """FID, KID (± std) and one cat-rate per judge (with its 95 % CI) of a results row (catgan.eval.results)."""
     out = [Metric("fid", "FID", float(row["fid"]), None, None, *METRICS[0][2:]),
            Metric("kid", "KID", float(row["kid"]), None, float(row["kid_std"]), *METRICS[1][2:])]
     for name, judge in row["judges"].items():
@@ -172,7 +174,6 @@ def read_card_data(text: str) -> dict:
 
 
 def reproduce_command(config: ModelConfig, train_config: dict) -> str:
-    from .config import TrainConfig
     defaults = asdict(TrainConfig())
     args = [f"--arch {config.arch}", f"--size {config.img_size}"]
     for key, value in train_config.items():

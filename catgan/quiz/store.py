@@ -12,7 +12,7 @@ all have been shown: remembering earlier photos never gives an answer away.
 Answers go to a SQLite file in WAL mode. Every pair has a random id that is also its answer's id:
 claiming the pair and storing its answer is one ``BEGIN IMMEDIATE`` transaction, so however many
 requests race to answer one pair, exactly one is stored, and an answer imported twice (from the
-Hub, by catgan.quiz_sync) is stored once. Answers given too fast are stored but not counted.
+Hub, by catgan.quiz.sync) is stored once. Answers given too fast are stored but not counted.
 """
 from __future__ import annotations
 
@@ -30,13 +30,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from huggingface_hub import snapshot_download
 from PIL import Image
 
-from .images import to_uint8
-from .metrics import wilson_interval
+from .. import env
+from ..data.dataset import DataError, load_images
+from ..eval.metrics import wilson_interval
+from ..images import to_uint8
 
-ENV_REAL = "CATGAN_REAL"
-ENV_DB = "CATGAN_QUIZ_DB"
 PAIR_PX = 64  # px per side of each quiz file; the page scales it up
 SIDES = ("left", "right")
 DATASET_ID = re.compile(r"^(?:datasets/)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -44,7 +45,7 @@ PHOTO_PATTERNS = ["*.zip", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.JPG", "*.JPE
 HOW_TO_ADD = ("No real cat photos are configured, so the quiz is off. Add a source: `python app.py --real "
               "PATH` (a folder or a .zip of photos, e.g. the Kaggle *Cats faces 64x64* zip, or a Hugging "
               "Face dataset repo id like `USER/cat-faces`), or set the environment variable "
-              f"`{ENV_REAL}` to the same, then restart the app.")
+              f"`{env.REAL}` to the same, then restart the app.")
 
 
 class QuizError(RuntimeError):
@@ -55,14 +56,11 @@ class QuizError(RuntimeError):
 
 def default_db_path() -> Path:
     """$CATGAN_QUIZ_DB, else quiz.sqlite in catgan's cache folder (never inside the repository)."""
-    if os.environ.get(ENV_DB):
-        return Path(os.environ[ENV_DB])
-    from .data import cache_root
-    return cache_root() / "quiz.sqlite"
+    return env.path_from(env.QUIZ_DB, env.cache_root() / "quiz.sqlite")
 
 
 def resolve_real_source(source: str | os.PathLike | None) -> str | None:
-    """A local folder or zip as is; a Hugging Face dataset repo id (as ``python -m catgan.space
+    """A local folder or zip as is; a Hugging Face dataset repo id (as ``python -m catgan.hub.space
     upload-photos`` makes one: a single zip, or loose images) downloaded into the HF cache, which also
     serves it offline. A private repo needs HF_TOKEN (a Space secret). None: no source configured."""
     if not source:
@@ -72,14 +70,10 @@ def resolve_real_source(source: str | os.PathLike | None) -> str | None:
         return src
     if not DATASET_ID.match(src):
         raise QuizError(f"real-photo source not found: {src} (give a folder, a .zip or a dataset repo id)")
-    from huggingface_hub import snapshot_download
-
-    from .hub import env_value
-
     repo_id = src.removeprefix("datasets/")
     try:
         folder = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=PHOTO_PATTERNS,
-                                        endpoint=env_value("HF_ENDPOINT")))
+                                        endpoint=env.value(env.HF_ENDPOINT)))
     except Exception as e:  # noqa: BLE001 - offline, missing, private: all mean "can't have it"
         raise QuizError(f"could not get the dataset {repo_id} from the Hugging Face Hub or its cache "
                         f"({type(e).__name__}); download it once online, set HF_TOKEN for a private one, "
@@ -95,9 +89,7 @@ _PHOTOS_LOCK = threading.Lock()
 
 def real_photos(source: str | os.PathLike, img_size: int = 64, limit: int | None = None) -> torch.Tensor:
     """(N, 3, img_size, img_size) uint8 real photos from ``source`` (all of them unless ``limit``),
-    decoded once per process (and cached on disk by catgan.data)."""
-    from .data import DataError, load_images
-
+    decoded once per process (and cached on disk by catgan.data.dataset)."""
     key = (str(source), img_size, limit)
     with _PHOTOS_LOCK:
         if key not in _PHOTOS:
@@ -173,7 +165,7 @@ class Recorded:
 class QuizStore:
     """Answers in SQLite (WAL). One short-lived connection per call, always closed: safe from any
     thread or process. ``mirror``: an object whose ``append(row)`` gets every counted answer (the
-    Hub copy of catgan.quiz_sync)."""
+    Hub copy of catgan.quiz.sync)."""
 
     def __init__(self, path: str | os.PathLike, mirror=None):
         self.path, self.mirror = Path(path), mirror
@@ -259,6 +251,6 @@ def _rate(n: int, fooled: int, **key) -> dict:
     return {**key, "n": int(n), "fooled": int(fooled), "rate": fooled / n if n else float("nan"), "ci95": (lo, hi)}
 
 
-__all__ = ["ENV_REAL", "ENV_DB", "PAIR_PX", "SIDES", "HOW_TO_ADD", "QuizError", "Pair", "Recorded", "QuizStore",
+__all__ = ["PAIR_PX", "SIDES", "HOW_TO_ADD", "QuizError", "Pair", "Recorded", "QuizStore",
            "default_db_path", "resolve_real_source", "real_photos", "next_photo", "present", "write_uniform_png",
            "make_pair"]

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from .images import pil_to_float, to_float
+from ..images import pil_to_float, to_float
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The results schema: what catgan.evaluate writes (results/table1.json), and what model cards,
+"""The results schema: what catgan.eval.evaluate writes (results/table1.json), and what model cards,
 publishing and the Table 1 markdown read. There is no other shape.
 
     {"protocol": {...how it was measured...},
@@ -32,11 +32,11 @@ def read_table(path: str | os.PathLike) -> dict:
 
 def check_table(table, where: str = "results") -> None:
     if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
-        raise ValueError(f"{where} is not a catgan.evaluate results table (no 'rows' list)")
+        raise ValueError(f"{where} is not a catgan.eval.evaluate results table (no 'rows' list)")
     for i, row in enumerate(table["rows"]):
         missing = [k for k in REQUIRED if not isinstance(row, dict) or k not in row]
         if missing:
-            raise ValueError(f"{where}: row {i} lacks {missing}; write it with python -m catgan.evaluate")
+            raise ValueError(f"{where}: row {i} lacks {missing}; write it with python -m catgan.eval.evaluate")
 
 
 def find_row(table: dict, names: list[str]) -> dict | None:

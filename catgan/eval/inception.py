@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import inception as tv
 
-from .images import to_float
+from .. import env
+from ..images import to_float
 
 FID_WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
 LOCAL_NAME = "pt_inception-2015-12-05-pool3-nofc.pth"
@@ -100,8 +101,7 @@ class FIDInception(nn.Module):
 
 
 def inception_weights_path() -> Path:
-    root = os.environ.get("CATGAN_SHARED") or Path(__file__).resolve().parents[2] / "shared"
-    return Path(os.environ.get("CATGAN_FID_INCEPTION") or Path(root) / "weights" / LOCAL_NAME)
+    return env.path_from(env.FID_INCEPTION, env.shared_root() / "weights" / LOCAL_NAME)
 
 
 def load_inception(weights: str | os.PathLike | None = None, device="cpu") -> tuple[FIDInception, str]:
