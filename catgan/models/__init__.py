@@ -1,12 +1,13 @@
 """Model registry: ``arch`` in config.json picks the Architecture. A new family is one new file in
 catgan/models/ (its networks and an ``ARCH = Architecture(...)``) plus one ``register`` line here."""
-from . import dcgan, gan
+from . import dcgan, fastgan, gan
 from .base import ARCHITECTURES, SIZES, Architecture, Generator, HubModel, ModelConfig, architecture, register
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .gan import GANDiscriminator, GANGenerator
 
 register(gan.ARCH)
 register(dcgan.ARCH)
+register(fastgan.ARCH)
 
 
 def build_generator(config: ModelConfig) -> Generator:

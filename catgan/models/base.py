@@ -139,6 +139,7 @@ class Architecture:
     generator: type[Generator]
     discriminator: type[HubModel]
     channels_last: bool = False  # conv nets train faster in channels_last memory format
+    d_aux_loss: bool = False  # D(x, aux=True) returns (logits, a self-supervised loss added to D's on real images)
 
 
 def register(arch: Architecture) -> Architecture:

@@ -51,7 +51,8 @@ class Trainer:
         if images.shape[-1] != model_cfg.img_size:
             raise ValueError(f"images are {images.shape[-1]}px but the model is {model_cfg.img_size}px")
         torch.manual_seed(cfg.seed)
-        conv = architecture(model_cfg.arch).channels_last
+        arch = architecture(model_cfg.arch)
+        conv, self.d_aux = arch.channels_last, arch.d_aux_loss
         fmt = torch.channels_last if cfg.channels_last and conv else torch.contiguous_format
         self.G = build_generator(model_cfg).to(self.device, memory_format=fmt)
         self.D = build_discriminator(model_cfg).to(self.device, memory_format=fmt)
@@ -99,8 +100,10 @@ class Trainer:
     def _noise(self) -> torch.Tensor:
         return torch.randn(self.cfg.batch_size, self.model_cfg.z_dim, device=self.device)
 
-    def _d(self, x: torch.Tensor, net: torch.nn.Module) -> torch.Tensor:
-        return net(diff_augment(x, self.cfg.diffaug) if self.cfg.diffaug else x)
+    def _d(self, x: torch.Tensor, net: torch.nn.Module, aux: bool = False):
+        """D's logits on (augmented) ``x``; with ``aux``, (logits, D's self-supervised loss)."""
+        x = diff_augment(x, self.cfg.diffaug) if self.cfg.diffaug else x
+        return net(x, aux=True) if aux else net(x)
 
     def train_step(self) -> torch.Tensor:
         """One step; returns [loss_d, loss_g, d_real, d_fake] as a detached tensor."""
@@ -111,9 +114,11 @@ class Trainer:
             with self.autocast():
                 with torch.set_grad_enabled(i == cfg.d_steps - 1):
                     fake = self.g_net(self._noise())
-                logit_real, logit_fake = self._d(real, self.d_net), self._d(fake.detach(), self.d_net)
-            loss_d = losses.d_loss(cfg.loss, logit_real, logit_fake, real_label=cfg.real_label,
-                                   label_noise=cfg.label_noise)
+                logit_real, aux = self._d(real, self.d_net, aux=True) if self.d_aux else (
+                    self._d(real, self.d_net), 0.0)
+                logit_fake = self._d(fake.detach(), self.d_net)
+            loss_d = aux + losses.d_loss(cfg.loss, logit_real, logit_fake, real_label=cfg.real_label,
+                                         label_noise=cfg.label_noise)
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(loss_d).backward()
             self.scaler_d.step(self.opt_d)
