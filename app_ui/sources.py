@@ -3,17 +3,16 @@ on top of them. Loading itself is catgan.hub.loader.load (folder, Hub, cache, th
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from catgan import env
 from catgan.hub import loader as hub
+from catgan.hub.fetch import HubError, check_repo_id
 
 from .guard import public_path
 
-ENV_WEIGHTS = "CATGAN_WEIGHTS"
 SYNTAX = "NAME=FOLDER or NAME=USER/REPO[@REVISION]"
-REVISION = re.compile(r"^[\w.-]{1,64}$")  # a branch, tag or commit: no slashes, nothing path-like
 
 
 @dataclass(frozen=True)
@@ -37,14 +36,14 @@ def weight_sources(spec: str | None = None, weights_root: str | os.PathLike | No
     bundled weights/), then the entries of ``spec`` (default: $CATGAN_WEIGHTS, read now) on top.
     ``spec`` is a comma-separated list of NAME=FOLDER or NAME=USER/REPO[@REVISION], e.g.
     "dcgan-64=user/catgan-dcgan-64@v1,gan-32=weights/gan-32". ValueError for a malformed entry."""
-    root = Path(weights_root or hub.BUNDLED)
+    root = Path(weights_root or env.BUNDLED_WEIGHTS)
     out = {p.name: WeightSource(p.name, str(p)) for p in sorted(root.iterdir()) if hub.is_generator_folder(p)
            } if root.is_dir() else {}
-    spec = os.environ.get(ENV_WEIGHTS, "") if spec is None else spec
+    spec = (env.value(env.WEIGHTS) or "") if spec is None else spec
     for item in filter(None, (s.strip() for s in spec.split(","))):
         name, sep, source = (s.strip() for s in item.partition("="))
         if not (sep and name and source):
-            raise ValueError(f"{ENV_WEIGHTS} entry {item!r} should be {SYNTAX}")
+            raise ValueError(f"{env.WEIGHTS} entry {item!r} should be {SYNTAX}")
         revision = None
         if "@" in source and not os.path.exists(source):  # a folder may have "@" in its name
             source, _, revision = source.rpartition("@")
@@ -56,7 +55,9 @@ def typed_source(text: str) -> WeightSource | None:
     """A Hub repo id typed by a visitor, "USER/REPO" or "USER/REPO@REVISION"; None if it is not one
     (paths on this server never are)."""
     repo, at, revision = text.partition("@")
-    if not hub.REPO_ID.match(repo) or ".." in repo or (at and not REVISION.match(revision)):
+    try:
+        check_repo_id(repo, revision if at else None)
+    except HubError:
         return None
     return WeightSource(text, repo, revision or None)
 

@@ -10,6 +10,7 @@ import torch
 import yaml
 from hub_standin import TOKEN, closed_port
 from huggingface_hub import constants
+from PIL import Image
 
 from catgan import load_generator
 from catgan.hub import loader as hub
@@ -112,7 +113,7 @@ def test_offline_fallback_to_bundled_weights(tmp_path, hf_cache):
     assert "u/my-cats@v2" in loaded.notice and same_output(bundled, loaded.generator)
     with pytest.raises(hub.HubError, match="cannot load u/my-cats.*not in the Hugging Face cache") as err:
         hub.load("u/my-cats", weights_root=tmp_path / "weights")
-    assert err.value.__cause__ is None and err.value.__context__ is None  # one line, no chained traceback
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # one line, no chained traceback
 
 
 def test_tampered_cached_file_fails_strictly(tmp_path, hf_cache):
@@ -125,6 +126,66 @@ def test_tampered_cached_file_fails_strictly(tmp_path, hf_cache):
     g.save_pretrained(tmp_path / "weights" / "dcgan-32", config=g.config)
     with pytest.raises(ValueError, match="not a readable safetensors"):
         hub.load("u/catgan-dcgan-32", weights_root=tmp_path / "weights")
+
+
+# ------------------------------------------------------------------ mistyped ids and broken directions
+
+def put_repo(fake, repo_id: str, folder: Path) -> None:
+    """``folder``'s files as the main branch of ``repo_id`` on the stand-in."""
+    repo = fake.repos[repo_id] = {"refs": {}, "commits": {}, "private": False, "sdk": None}
+    repo["refs"]["main"] = fake._commit(repo, None, {p.name: p.read_bytes() for p in folder.iterdir()}, "weights")
+
+
+def test_a_mistyped_repo_id_or_revision_is_said_as_such(fake_hub, weights_dir):
+    for call, said in ((lambda: hub.load("me/cats\n"), r"not a valid repo id: 'me/cats\\n'"),
+                       (lambda: hub.load("me/cats", revision=".."), "not a valid revision: '..'"),
+                       (lambda: load_generator("me/cats@.."), "not a valid repo id: 'me/cats@..'"),
+                       (lambda: publish.publish(weights_dir, "me/cats\n"), "not a valid repo id"),
+                       (lambda: publish.publish(weights_dir, "me/cats", revision="../main"), "not a valid revision")):
+        with pytest.raises(hub.HubError, match=said) as err:
+            call()
+        assert "unreachable" not in str(err.value)
+    assert not fake_hub.requests  # refused before any request
+
+
+META = {"judge": "j", "step": 2.0, "spread": {"lightness": 1.0}, "config": {"n_test": 5}, "tried": [],
+        "directions": [{"attribute": "lightness", "label": "dark ↔ light fur"}]}
+BROKEN_DIRECTIONS = {  # directions.json, rows of directions.safetensors (z_dim 16), what the error says
+    "not JSON": (b"{not json", torch.randn(1, 16), "directions.json is not JSON"),
+    "a list": (b"[]", torch.randn(1, 16), "directions.json is not a catgan directions file: not a JSON object"),
+    "wrong types": ({**META, "directions": [{"attribute": 3, "label": "x"}]}, torch.randn(1, 16),
+                    "each direction needs a string 'attribute' and 'label'"),
+    "step not a number": ({**META, "step": "2"}, torch.randn(1, 16), "'step' and config's 'n_test' must be numbers"),
+    "names and vectors": (META, torch.randn(2, 16), "holds 2 directions of 16 values; directions.json names 1"),
+    "z_dim": (META, torch.randn(1, 8), "holds 1 directions of 8 values; .* the model's z_dim is 16"),
+    "not finite": (META, torch.full((1, 16), float("nan")), "holds no finite"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_DIRECTIONS)
+def test_broken_directions_are_one_line_here_and_ignored_from_the_hub(case, fake_hub, tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    from catgan.cli import run
+    from catgan.latent.directions import load_directions
+
+    meta, vectors, said = BROKEN_DIRECTIONS[case]
+    g = tiny()
+    folder = tmp_path / "w"
+    g.save_pretrained(folder, config=g.config)
+    (folder / "directions.json").write_bytes(meta if isinstance(meta, bytes) else json.dumps(meta).encode())
+    save_file({"directions": vectors}, folder / "directions.safetensors")
+    with pytest.raises(ValueError, match=said) as err:
+        load_directions(folder, z_dim=16)
+    assert "\n" not in str(err.value) and err.value.__cause__ is None
+    if case != "z_dim":  # publishing one: one error line, nothing uploaded
+        assert run(publish.main, [str(folder), "me/broken"]) == 1
+        assert capsys.readouterr().err.count("\n") == 1 and "me/broken" not in fake_hub.repos
+    put_repo(fake_hub, "me/catgan-dcgan-32", folder)
+    with pytest.warns(UserWarning, match="me/catgan-dcgan-32: its named directions are ignored"):
+        loaded = hub.load("me/catgan-dcgan-32")
+    assert loaded.origin == "hub" and same_output(g, loaded.generator) and "ignored" in loaded.notice
+    assert loaded.folder is None and load_directions(loaded.folder) is None  # the app offers no sliders
 
 
 # ------------------------------------------------------------------ publishing, against tests/hub_standin.py
@@ -199,6 +260,7 @@ def test_publish_with_results_to_a_branch(fake_hub, weights_dir, tmp_path):
     assert meta["model-index"][0]["results"][0]["metrics"][0] == {"type": "fid", "value": 41.234, "name": "FID"}
 
 
+@pytest.mark.slow
 def test_failed_upload_is_clear_and_leaves_nothing(fake_hub, weights_dir, tmp_path):
     before = snapshot(weights_dir)
     fake_hub.fail_commit = 500
@@ -225,8 +287,10 @@ def test_without_a_token_the_error_is_clear(weights_dir, tmp_path, monkeypatch, 
     monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-stored-tokens"))
     assert run(main, [str(weights_dir), "me/cats"]) == 1
     assert "no Hugging Face token: set HF_TOKEN" in capsys.readouterr().err
+    (tmp_path / "cats").mkdir()
+    Image.new("RGB", (64, 64)).save(tmp_path / "cats" / "cat.png")  # the data checks pass; the token's does not
     with pytest.raises(SystemExit):  # train.py refuses before training, not after
-        train.train_main(["--data", str(tmp_path / "cats.zip"), "--push-to-hub", "me/cats"])
+        train.train_main(["--data", str(tmp_path / "cats"), "--out", str(tmp_path / "run"), "--push-to-hub", "me/cats"])
     assert "no Hugging Face token" in capsys.readouterr().err
 
 

@@ -19,9 +19,9 @@ from conftest import ROOT, synthetic_faces
 from hub_standin import TOKEN
 from PIL import Image
 
+from catgan import quiz
 from catgan.cli import run
 from catgan.hub import space
-from catgan.quiz import store as quiz
 from catgan.quiz import sync as quiz_sync
 
 SPACE = "spaces/me/catgan"
@@ -51,7 +51,17 @@ def app_root(tmp_path) -> Path:
                       ".venv/lib/site.py": "", "runs/dcgan-64/checkpoint.pt": b"\0", "weights/notes/readme.txt": "",
                       "weights/dcgan-64/.DS_Store": b"\0"}.items():
         write(root, rel, data)
+    git(root, "init", "-q")
+    git(root, "add", "app.py", "README.md", "LICENSE", "requirements.txt", "requirements-dev.txt", "app_ui/*.py",
+        "catgan", "tests", "bench", "docs", "train.py", "weights")  # what a clone tracks: no .env, .venv, runs/
+    # stray files in the checkout, never committed: none may reach a Space either
+    for rel in ("catgan/local_secrets.py", "weights/dcgan-64/token.txt", "weights/gan-32/checkpoint.pt"):
+        write(root, rel, f"HF_TOKEN={TOKEN}")
     return root
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
 
 
 EXPECTED = ["LICENSE", "README.md", "app.py", "app_ui/__init__.py", "app_ui/quiz_tab.py", "catgan/__init__.py",
@@ -104,7 +114,7 @@ def test_deploy_mistakes_are_one_line(fake_hub, app_root, monkeypatch, capsys):
     monkeypatch.setattr(space, "ROOT", app_root)
     assert run(space.main, ["deploy", "me/catgan", "--weights", "nope"]) == 1
     assert "no weights folder nope under weights/ (there are: dcgan-64, gan-32)" in capsys.readouterr().err
-    assert run(space.main, ["deploy", "not a repo"]) == 1
+    assert run(space.main, ["deploy", "not a repo"]) == 2
     assert "repo id must look like USER/NAME" in capsys.readouterr().err
     assert run(space.main, ["deploy", "me/catgan", "--dry-run"]) == 0
     assert "13 files" in capsys.readouterr().out and not fake_hub.repos
@@ -112,6 +122,52 @@ def test_deploy_mistakes_are_one_line(fake_hub, app_root, monkeypatch, capsys):
     assert run(space.main, ["deploy", "me/catgan"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "may not write to me/catgan (HTTP 403)" in err and TOKEN not in err
+
+
+def test_deploy_ships_tracked_code_and_known_weight_files_and_lists_sizes(fake_hub, app_root, monkeypatch, capsys):
+    monkeypatch.setattr(space, "ROOT", app_root)
+    write(app_root, "weights/dcgan-64/huge.bin", b"")
+    os.truncate(app_root / "weights/dcgan-64/huge.bin", 300 * 2**20)  # sparse: 300 MB that take no disk
+    assert space.space_files(app_root) == EXPECTED  # no local_secrets.py, token.txt, checkpoint.pt, huge.bin
+    assert run(space.main, ["deploy", "me/catgan", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:-1] == [f"{(app_root / f).stat().st_size:>12,} B  {f}" for f in EXPECTED]  # every file, its size
+    assert lines[-1].startswith("13 files, 0.0 MB would go to me/catgan") and not fake_hub.repos
+
+
+def test_deploy_outside_a_git_checkout_is_refused(fake_hub, app_root, monkeypatch, capsys):
+    shutil.rmtree(app_root / ".git")
+    monkeypatch.setattr(space, "ROOT", app_root)
+    for args in (["--dry-run"], []):
+        assert run(space.main, ["deploy", "me/catgan", *args]) == 1
+        assert "is not a git checkout: a Space gets only the code files git tracks" in capsys.readouterr().err
+    assert not fake_hub.repos
+
+
+@pytest.mark.parametrize("link", ["weights/dcgan-64/samples.png", "catgan/models/dcgan.py", "weights/gan-32"])
+def test_symbolic_links_are_refused_never_followed(fake_hub, app_root, tmp_path, link, monkeypatch, capsys):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:secret-bytes\n")
+    (app_root / link).unlink() if (app_root / link).is_file() else shutil.rmtree(app_root / link)
+    (app_root / link).symlink_to(secret if "." in Path(link).name else app_root / "weights" / "dcgan-64")
+    git(app_root, "add", "-A", "catgan")  # git tracks the link itself
+    with pytest.raises(ValueError, match=f"^{link} is a symbolic link; a Space gets no links"):
+        space.deploy("me/catgan", root=app_root)
+    monkeypatch.setattr(space, "ROOT", app_root)
+    assert run(space.main, ["deploy", "me/catgan", "--dry-run"]) == 1
+    assert f"error: {link} is a symbolic link" in capsys.readouterr().err
+    assert not fake_hub.repos and all(b"secret-bytes" not in r["body"] for r in fake_hub.requests)
+
+
+def test_files_over_the_size_caps_are_refused(fake_hub, app_root, monkeypatch):
+    os.truncate(app_root / "weights/gan-32/model.safetensors", 300 * 2**20)  # sparse
+    with pytest.raises(ValueError, match="weights/gan-32/model.safetensors is 300 MB; a Space file may be at most 50"):
+        space.space_files(app_root)
+    assert space.space_files(app_root, ["dcgan-64"])  # without it, the rest may go
+    monkeypatch.setattr(space, "MAX_TOTAL_MB", 0.0001)  # 105 bytes
+    with pytest.raises(ValueError, match="the Space's 11 files are 0 MB together; at most 0.0001 MB may go"):
+        space.deploy("me/catgan", root=app_root, weights=["dcgan-64"])
+    assert not fake_hub.repos
 
 
 # ---------------------------------------------------------------- photos

@@ -2,9 +2,9 @@
 (publishing is catgan.hub.publish).
 
 A weights folder is the same on disk and on the Hub (config.json, model.safetensors, README.md,
-samples.png, evolution.gif), so one loader serves both. Only config.json and model.safetensors are
-ever downloaded to load a model: nothing downloaded is unpickled. The environment (HF_HUB_OFFLINE,
-HF_ENDPOINT, HF_HUB_CACHE, HF_TOKEN) is read when a function runs, never at import.
+samples.png, evolution.gif), so one loader serves both. Only config.json, model.safetensors and the
+named directions are ever downloaded to load a model (by catgan.hub.fetch), and nothing is unpickled.
+The environment (HF_HUB_OFFLINE, HF_ENDPOINT, HF_HUB_CACHE, HF_TOKEN) is read when a function runs.
 """
 from __future__ import annotations
 
@@ -16,25 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
-from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError
 
 from .. import env
+from ..latent.directions import load_directions
 from ..models import ARCHITECTURES, SIZES, HubModel, ModelConfig, architecture
 from ..weights import CONFIG_NAME, DIRECTIONS_META, DIRECTIONS_NAME, WEIGHTS_NAME, read_config
+from .fetch import REPO_ID, HubError, TooLarge, Unavailable, check_repo_id, fetch  # noqa: F401 - callers use all
 
 log = logging.getLogger(__name__)
 
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-MAX_CONFIG_BYTES = 2**20  # a config.json is a few hundred bytes
-
-
-class HubError(RuntimeError):
-    """Loading or publishing failed; the message says what to do (and never holds a token)."""
-
-
-class TooLarge(HubError):
-    """A repo's weights are over the size cap the caller set; nothing was downloaded."""
+MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME)  # what a load needs; the named directions come along when there
 
 
 @dataclass(frozen=True)
@@ -43,7 +34,7 @@ class Loaded:
     origin: str  # "local" | "hub" | "cache" | "bundled"
     location: str  # the folder, or "repo_id[@revision]"
     notice: str | None = None  # for the user when a fallback was taken
-    folder: str | None = None  # where its files are on disk (a Hub snapshot, or the folder itself)
+    folder: str | None = None  # its files on disk (a Hub snapshot or the folder); None: offer no directions
 
 
 # ---------------------------------------------------------------- loading
@@ -76,30 +67,23 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
     src = str(source)
     if os.path.isdir(src):
         return Loaded(load_folder(src, device), "local", src, folder=src)
-    if not REPO_ID.match(src):
+    if src.count("/") != 1 or src.startswith((".", "/", "~")):
         raise FileNotFoundError(f"weights folder not found: {src}")
+    check_repo_id(src, revision)  # a mistyped id is said as such, never as "the Hub is unreachable"
     where = f"{src}@{revision}" if revision else src
-    reason = "offline mode (HF_HUB_OFFLINE=1)" if env.is_offline() else None
-    if reason is None:
-        try:
-            folder = _fetch(src, revision, local_only=False, max_bytes=max_bytes, cache_dir=cache_dir)
-            return Loaded(load_folder(folder, device), "hub", where, folder=folder)
-        except _FetchError as e:
-            reason = str(e)
     try:
-        folder = _fetch(src, revision, local_only=True, cache_dir=cache_dir)
-    except _FetchError:
-        pass
-    else:
-        return _announce(Loaded(load_folder(folder, device), "cache", where,
-                                f"{reason}: using the cached copy of {where}", folder))
-    bundled = bundled_folder(name or _folder_name(src), weights_root)
-    if bundled is not None:
+        folder, reason = fetch(src, [*MODEL_FILES, DIRECTIONS_META, DIRECTIONS_NAME], required=MODEL_FILES,
+                               revision=revision, max_bytes=max_bytes, cache_dir=cache_dir)
+    except Unavailable as e:
+        bundled = bundled_folder(name or _folder_name(src), weights_root)
+        if bundled is None:
+            raise HubError(f"cannot load {where}: {e}; there are no bundled weights for it. Connect once (or run "
+                           f"`hf download {src}`), or add weights/<arch>-<size>.") from None
         return _announce(Loaded(load_folder(bundled, device), "bundled", str(bundled),
-                                f"{reason}, and {where} is not in the Hugging Face cache: using bundled {bundled}",
-                                str(bundled)))
-    raise HubError(f"cannot load {where}: {reason}; it is not in the Hugging Face cache and there are no bundled "
-                   f"weights for it. Connect once (or run `hf download {src}`), or add weights/<arch>-<size>.")
+                                f"{e}: using bundled {bundled}", str(bundled)))
+    loaded = Loaded(load_folder(folder, device), "cache" if reason else "hub", where,
+                    reason and f"{reason}: using the cached copy of {where}", str(folder))
+    return _directions_checked(_announce(loaded) if reason else loaded)
 
 
 def read_model_config(folder: str | os.PathLike) -> ModelConfig:
@@ -130,65 +114,16 @@ def bundled_folder(name: str | None, weights_root: str | os.PathLike | None = No
     return folder if is_generator_folder(folder) else None
 
 
-class _FetchError(Exception):
-    pass
-
-
-def _fetch(repo_id: str, revision: str | None, *, local_only: bool, max_bytes: int | None = None,
-           cache_dir: str | os.PathLike | None = None) -> str:
-    """The snapshot folder holding config.json + model.safetensors of one commit, from the cache
-    (``local_only``) or the Hub. Raises _FetchError with a one-line reason, or TooLarge."""
-    kw = dict(repo_id=repo_id, cache_dir=str(cache_dir or "") or env.value(env.HF_HUB_CACHE),
-              endpoint=env.value(env.HF_ENDPOINT))
+def _directions_checked(loaded: Loaded) -> Loaded:
+    """A model from the Hub whose named directions are broken loads without them, with a warning:
+    ``folder`` None means there are none to offer."""
     try:
-        if not local_only:  # hf_hub_download would quietly use the cache when offline: ask the Hub first
-            commit = HfApi(endpoint=kw["endpoint"]).model_info(repo_id, revision=revision, timeout=10).sha
-            if max_bytes is not None:  # the sizes the Hub states, before a byte of either file is fetched
-                _check_size(repo_id, commit or revision, CONFIG_NAME, MAX_CONFIG_BYTES, kw["endpoint"])
-                _check_size(repo_id, commit or revision, WEIGHTS_NAME, max_bytes, kw["endpoint"])
-        config_file = hf_hub_download(filename=CONFIG_NAME, revision=revision, local_files_only=local_only, **kw)
-        commit = Path(config_file).parent.name  # .../snapshots/<commit>/config.json: pin the weights to it
-        hf_hub_download(filename=WEIGHTS_NAME, revision=commit, local_files_only=local_only, **kw)
-        _fetch_optional(commit, local_only, kw)
-    except TooLarge:
-        raise
-    except Exception as e:  # noqa: BLE001 - any failure to fetch means "try the next source"
-        raise _FetchError(_why(e, repo_id)) from None
-    return str(Path(config_file).parent)
-
-
-def _fetch_optional(commit: str, local_only: bool, kw: dict) -> None:
-    """The files that may travel with a model (its named latent directions), when the repo has them
-    and they are small; a repo without them loads as well."""
-    for name in (DIRECTIONS_META, DIRECTIONS_NAME):
-        try:
-            if not local_only:
-                _check_size(kw["repo_id"], commit, name, MAX_CONFIG_BYTES, kw["endpoint"])
-            hf_hub_download(filename=name, revision=commit, local_files_only=local_only, **kw)
-        except Exception:  # noqa: BLE001 - absent, too large or unreachable: the model loads without them
-            return
-
-
-def _check_size(repo_id: str, revision: str | None, filename: str, max_bytes: int, endpoint: str | None) -> None:
-    """TooLarge if the Hub says ``filename`` is over ``max_bytes`` or does not say its size."""
-    url = hf_hub_url(repo_id, filename, revision=revision, endpoint=endpoint)
-    size = get_hf_file_metadata(url, timeout=10, endpoint=endpoint).size
-    if size is None or size > max_bytes:
-        said = "does not state its size" if size is None else f"is {size / 2**20:.0f} MB"
-        raise TooLarge(f"{filename} of {repo_id} {said}; this app loads at most {max_bytes / 2**20:.0f} MB "
-                       "from a typed repo id")
-
-
-def _why(e: Exception, repo_id: str) -> str:
-    if isinstance(e, OfflineModeIsEnabled):
-        return "offline mode"
-    if isinstance(e, RevisionNotFoundError):
-        return f"revision not found in {repo_id}"
-    if isinstance(e, RepositoryNotFoundError):
-        return f"{repo_id} not found on the Hub (or private and no token)"
-    if isinstance(e, HfHubHTTPError):
-        return f"the Hub answered HTTP {getattr(e.response, 'status_code', '?')} for {repo_id}"
-    return f"the Hub is unreachable ({type(e).__name__})"
+        load_directions(loaded.folder, loaded.generator.config.z_dim)
+    except ValueError as e:
+        notice = f"{loaded.location}: its named directions are ignored ({e})"
+        return _announce(Loaded(loaded.generator, loaded.origin, loaded.location,
+                                "; ".join(filter(None, (loaded.notice, notice))), None))
+    return loaded
 
 
 def _announce(loaded: Loaded) -> Loaded:

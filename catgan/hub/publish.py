@@ -17,12 +17,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2  # huggingface_hub's HTTP client
-from huggingface_hub import CommitOperationAdd, HfApi, get_token
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub import get_token
 
 from .. import env
-from ..cli import ArgumentParser, command
+from ..cli import ArgumentParser, argument_checks, command
 from ..eval.results import find_row, read_table
 from ..latent import sample_grid
 from ..latent.directions import load_directions
@@ -37,7 +35,8 @@ from ..weights import (
     WEIGHTS_NAME,
 )
 from .card import read_card_data, render_card
-from .loader import REPO_ID, HubError, load_folder
+from .fetch import HubError, check_repo_id, client, explain, scrub_token
+from .loader import load_folder
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +52,18 @@ def require_token(token: str | None = None) -> str:
     return token
 
 
-def hub_api(repo_id: str, token: str | None = None, *, shape: str = "USER/REPO"):
+def hub_api(repo_id: str, token: str | None = None, *, shape: str = "USER/REPO", revision: str | None = None):
     """(HfApi, token) for writing to ``repo_id``, after the checks every upload makes first: a
-    repo id of the form ``shape``, not offline, a token."""
-    if not REPO_ID.match(repo_id):
-        raise HubError(f"repo id must look like {shape}, got {repo_id!r}")
+    repo id of the form ``shape`` (and a valid ``revision``), not offline, a token."""
+    check_repo_id(repo_id, revision, shape=shape)
     if env.is_offline():
         raise HubError("cannot upload in offline mode: unset HF_HUB_OFFLINE")
     token = require_token(token)
-    return HfApi(endpoint=env.value(env.HF_ENDPOINT), token=token), token
+    return client(token), token
 
 
 @dataclass(frozen=True)
-class Published:
+class Pushed:
     repo_id: str
     commit_oid: str
     commit_url: str
@@ -73,31 +71,48 @@ class Published:
     files: tuple[str, ...]
 
 
+def push(repo_id: str, stage: str | os.PathLike, files: list[str], *, message: str, repo_type: str = "model",
+         private: bool = False, revision: str | None = None, token: str | None = None, delete: list[str] | None = None,
+         refuse_public: bool = False, doing: str = "uploading to") -> Pushed:
+    """Every write to the Hub: create ``repo_id`` if missing (and the branch ``revision``), then commit
+    ``files`` from ``stage``, deleting the repo's other files that match ``delete`` (never
+    .gitattributes), in one commit, or none when the repo holds them already."""
+    api, token = hub_api(repo_id, token, shape="USER/REPO" if repo_type == "model" else "USER/NAME", revision=revision)
+    try:
+        extra = {"space_sdk": "gradio"} if repo_type == "space" else {}
+        api.create_repo(repo_id, repo_type=repo_type, private=True if private else None, exist_ok=True, **extra)
+        if revision:
+            api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
+        before = api.repo_info(repo_id, repo_type=repo_type, revision=revision)
+        if refuse_public and not before.private:
+            raise HubError(f"{repo_id} exists and is public; make it private, or pass --public if the photos' "
+                           "licence allows it. Nothing was uploaded.")
+        done = api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=str(stage), allow_patterns=files,
+                                 delete_patterns=delete, commit_message=message, revision=revision)
+    except HubError:
+        raise
+    except Exception as e:  # noqa: BLE001 - one clear line, never the token, never a traceback
+        raise HubError(scrub_token(f"{doing} {repo_id} failed: {explain(e, repo_id)}; nothing was committed.",
+                                   token)) from None
+    return Pushed(repo_id, done.oid, done.commit_url, done.oid != before.sha, tuple(files))
+
+
 def publish(weights_dir: str | os.PathLike, repo_id: str, *, private: bool = False, revision: str | None = None,
             results: str | os.PathLike | dict | None = None, run_dir: str | os.PathLike | None = None,
-            token: str | None = None, commit_message: str | None = None) -> Published:
+            token: str | None = None, commit_message: str | None = None) -> Pushed:
     """Upload a weights folder to ``repo_id`` (created if needed; ``revision``: a branch) in one
     commit: config.json, model.safetensors, a README.md card rendered for the repo (metrics from the
     ``results`` JSON of catgan.eval.evaluate when given), samples.png and evolution.gif. The same files
     again make no commit. Locally only a temporary staging folder is written, and always removed."""
-    api, token = hub_api(repo_id, token)
+    hub_api(repo_id, token, revision=revision)  # its checks, before the work of staging
     with tempfile.TemporaryDirectory(prefix="catgan-publish-") as stage:
         files = stage_files(weights_dir, stage, repo_id=repo_id, results=results, run_dir=run_dir)
         name = json.loads((Path(stage) / CONFIG_NAME).read_text())
         message = commit_message or f"Upload catgan {name['arch']}-{name['img_size']} generator"
-        try:
-            api.create_repo(repo_id, private=True if private else None, exist_ok=True)
-            if revision:
-                api.create_branch(repo_id, branch=revision, exist_ok=True)
-            before = api.repo_info(repo_id, revision=revision).sha
-            ops = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(Path(stage) / f)) for f in files]
-            info = api.create_commit(repo_id, ops, commit_message=message, revision=revision)
-        except Exception as e:  # noqa: BLE001 - one clear line, never the token, never a traceback
-            raise HubError(scrub_token(f"publishing to {repo_id} failed: {why_publish_failed(e, repo_id)}; "
-                                  "Nothing was committed; the local folder is unchanged.", token)) from None
-    published = Published(repo_id, info.oid, info.commit_url, info.oid != before, tuple(files))
-    log.info("%s %s: %s", "published" if published.changed else "unchanged", repo_id, published.commit_url)
-    return published
+        done = push(repo_id, stage, files, message=message, private=private, revision=revision, token=token,
+                    doing="publishing to")
+    log.info("%s %s: %s", "published" if done.changed else "unchanged", repo_id, done.commit_url)
+    return done
 
 
 def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, repo_id: str | None = None,
@@ -151,22 +166,11 @@ def _read_json(path: Path):
         return None
 
 
-def why_publish_failed(e: Exception, repo_id: str) -> str:
-    status = getattr(getattr(e, "response", None), "status_code", None)
-    if isinstance(e, HfHubHTTPError) and status == 401:
-        return "the token was rejected (HTTP 401); check HF_TOKEN or `hf auth login`"
-    if isinstance(e, HfHubHTTPError) and status == 403:
-        return f"the token may not write to {repo_id} (HTTP 403)"
-    if isinstance(e, HfHubHTTPError):
-        detail = (e.server_message or str(e)).splitlines()[0].rstrip(".")
-        return f"the Hub answered HTTP {status} ({detail})"
-    if isinstance(e, (OSError, httpx2.TransportError)):
-        return f"the Hub is unreachable ({type(e).__name__})"
-    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-
-
-def scrub_token(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
+def pushed_line(done: Pushed, what: str, *, verb: str = "pushed", then: str = "") -> str:
+    """What a command says after a push: what went where (and ``then``), or that nothing changed."""
+    if not done.changed:
+        return f"already up to date, no new commit: {what} -> {done.commit_url}"
+    return f"{verb} {what} -> {done.commit_url}{then}"
 
 
 def main(argv: list[str]) -> int:
@@ -181,11 +185,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--run", help="run folder the weights came from (training config, summary, evolution.gif)")
     parser.add_argument("--message", help="commit message")
     args = parser.parse_args(argv)
-
+    with argument_checks():  # a mistyped repo id or revision: exit 2 before any work
+        check_repo_id(args.repo_id, args.revision)
     done = publish(args.weights, args.repo_id, private=args.private, revision=args.revision,
                    results=args.results, run_dir=args.run, commit_message=args.message)
-    verb = "published" if done.changed else "already up to date, no new commit:"
-    print(f"{verb} {', '.join(done.files)} -> {done.commit_url}")
+    print(pushed_line(done, ", ".join(done.files), verb="published"))
     return 0
 
 

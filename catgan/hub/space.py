@@ -4,10 +4,12 @@
     python -m catgan.hub.space upload-photos FOLDER_OR_ZIP USER/REPO [--public]
 
 ``deploy`` creates the Space (Gradio SDK) if needed and makes it hold exactly the files the app
-needs, in one commit: app.py, app_ui/ and catgan/ (Python files only), requirements.txt (the
-runtime; tests use requirements-dev.txt), README.md (its front matter configures the Space),
-LICENSE, and the chosen weights/ folders (default: all). Files the Space held that are not in that
-list are deleted in the same commit; the same files again make no commit.
+needs, in one commit: app.py, app_ui/ and catgan/ (the Python files git tracks: stray files never
+go, and outside a git checkout deploy refuses), requirements.txt (the runtime; tests use
+requirements-dev.txt), README.md (its front matter configures the Space), LICENSE, and the known
+files (catgan.weights.FOLDER_FILES) of the chosen weights/ folders (default: all). Symbolic links
+are refused, never followed; a file may be at most MAX_FILE_MB, all of them MAX_TOTAL_MB. Files the
+Space held that are not in that list are deleted in the same commit; the same files again make no commit.
 
 ``upload-photos`` puts a photo set (a folder or a zip, e.g. the Kaggle "Cats faces 64x64" zip) in a
 dataset repo as one zip, PRIVATE unless --public: that set's licence allows research use only. The
@@ -20,32 +22,26 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import env
-from ..cli import ArgumentParser, command
+from ..cli import ArgumentParser, argument_checks, command
 from ..data.dataset import image_names
-from ..quiz.store import PHOTO_PATTERNS
-from .loader import HubError
-from .publish import hub_api, scrub_token, why_publish_failed
+from ..quiz.photos import PHOTO_PATTERNS
+from ..weights import FOLDER_FILES
+from .fetch import check_repo_id
+from .publish import Pushed, push, pushed_line
 
 ROOT = env.REPO_ROOT
 TOP_FILES = ("app.py", "requirements.txt", "README.md", "LICENSE")
-PACKAGES = ("app_ui", "catgan")  # their *.py files, at any depth
+PACKAGES = ("app_ui", "catgan")  # their *.py files that git tracks, at any depth
+MAX_FILE_MB, MAX_TOTAL_MB = 50, 300  # a Space's files, each and all together (the bundled ones: 7 and 30 MB)
 PHOTOS_NAME = "photos.zip"
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # a fixed time stamp: the same photos make the same zip, so no new commit
-
-
-@dataclass(frozen=True)
-class Pushed:
-    repo_id: str
-    commit_url: str
-    changed: bool  # False: the repo already held exactly these files, no commit was made
-    files: tuple[str, ...]
 
 
 # ---------------------------------------------------------------- deploy
@@ -57,25 +53,51 @@ def bundled_weights(root: Path = ROOT) -> list[str]:
 
 
 def space_files(root: Path = ROOT, weights: list[str] | None = None) -> list[str]:
-    """Repo-relative paths of exactly what a Space needs, sorted. ``weights``: folder names under
-    weights/ (None: all of them)."""
-    missing = [name for name in TOP_FILES if not (root / name).is_file()]
+    """Repo-relative paths of exactly what a Space needs, sorted: the code files git tracks (refused
+    outside a git checkout), and the known files of the chosen weights/ folders (None: all of them).
+    ValueError, naming the path, for a symbolic link or a file over the size caps."""
+    tracked = tracked_files(root)
+    missing = [name for name in TOP_FILES if name not in tracked]
     if missing:
-        raise FileNotFoundError(f"a Space needs {', '.join(missing)} in {root}")
+        raise FileNotFoundError(f"a Space needs {', '.join(missing)} in {root}, tracked by git")
     available = bundled_weights(root)
     chosen = available if weights is None else list(dict.fromkeys(weights))
     unknown = [name for name in chosen if name not in available]
     if unknown:
         raise ValueError(f"no weights folder {', '.join(unknown)} under weights/ (there are: "
                          f"{', '.join(available) or 'none'})")
-    files = list(TOP_FILES)
-    for package in PACKAGES:
-        files += [p.relative_to(root).as_posix() for p in (root / package).rglob("*.py")
-                  if not _hidden(p.relative_to(root))]
-    for name in chosen:
-        files += [p.relative_to(root).as_posix() for p in (root / "weights" / name).rglob("*")
-                  if p.is_file() and not _hidden(p.relative_to(root))]
+    files = list(TOP_FILES) + [f for f in tracked if f.startswith(tuple(f"{p}/" for p in PACKAGES))
+                               and f.endswith(".py") and not _hidden(Path(f)) and os.path.lexists(root / f)]
+    files += [f"weights/{name}/{f}" for name in chosen for f in FOLDER_FILES
+              if os.path.lexists(root / "weights" / name / f)]
+    sizes = [_checked_size(root, rel) for rel in files]
+    if sum(sizes) > MAX_TOTAL_MB * 2**20:
+        raise ValueError(f"the Space's {len(files)} files are {sum(sizes) / 2**20:.0f} MB together; at most "
+                         f"{MAX_TOTAL_MB} MB may go (ship fewer --weights)")
     return sorted(files)
+
+
+def tracked_files(root: Path) -> set[str]:
+    """The files git tracks under ``root``; ValueError when ``root`` is not a git checkout (stray
+    files such as secrets or checkpoints are never tracked, so a deploy never guesses)."""
+    try:
+        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        raise ValueError(f"{root} is not a git checkout: a Space gets only the code files git tracks; "
+                         "deploy from a clone of the repository") from None
+    return set(os.fsdecode(listed).split("\0")) - {""}
+
+
+def _checked_size(root: Path, rel: str) -> int:
+    """``rel``'s size; ValueError if it, or a folder on its way, is a symbolic link, or it is too large."""
+    for part in [*reversed(Path(rel).parents)][1:] + [Path(rel)]:
+        if (root / part).is_symlink():
+            raise ValueError(f"{part.as_posix()} is a symbolic link; a Space gets no links (links are never "
+                             "followed): put the file itself there")
+    size = (root / rel).stat().st_size
+    if size > MAX_FILE_MB * 2**20:
+        raise ValueError(f"{rel} is {size / 2**20:.0f} MB; a Space file may be at most {MAX_FILE_MB} MB")
+    return size
 
 
 def _hidden(rel: Path) -> bool:
@@ -90,9 +112,11 @@ def deploy(repo_id: str, *, private: bool = False, weights: list[str] | None = N
     with tempfile.TemporaryDirectory(prefix="catgan-space-") as stage:
         for rel in files:
             (Path(stage) / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(root / rel, Path(stage) / rel)
-        return _push(repo_id, "space", stage, files, private=private, token=token,
-                     message=commit_message or "Deploy catgan", delete=["*"])
+            with open(os.open(root / rel, os.O_RDONLY | os.O_NOFOLLOW), "rb") as src, \
+                    open(Path(stage) / rel, "wb") as out:  # O_NOFOLLOW: a link made since the check is refused
+                shutil.copyfileobj(src, out)
+        return push(repo_id, stage, files, repo_type="space", private=private, token=token,
+                    message=commit_message or "Deploy catgan", delete=["*"])
 
 
 # ---------------------------------------------------------------- photos
@@ -111,8 +135,8 @@ def upload_photos(source: str | os.PathLike, repo_id: str, *, public: bool = Fal
         else:
             shutil.copyfile(source, Path(stage) / PHOTOS_NAME)
         (Path(stage) / "README.md").write_text(photo_card(repo_id, len(names)))
-        return _push(repo_id, "dataset", stage, ["README.md", PHOTOS_NAME], private=not public, token=token,
-                     message=f"Upload {len(names)} photos", delete=PHOTO_PATTERNS, refuse_public=not public)
+        return push(repo_id, stage, ["README.md", PHOTOS_NAME], repo_type="dataset", private=not public, token=token,
+                    message=f"Upload {len(names)} photos", delete=PHOTO_PATTERNS, refuse_public=not public)
 
 
 def photo_card(repo_id: str, n: int) -> str:
@@ -135,30 +159,6 @@ repo private unless your set's licence allows more.
 """
 
 
-# ---------------------------------------------------------------- the one Hub call
-
-def _push(repo_id: str, repo_type: str, stage: str, files: list[str], *, private: bool, token: str | None,
-          message: str, delete: list[str], refuse_public: bool = False) -> Pushed:
-    """Create ``repo_id`` if missing and commit ``files`` from ``stage``, deleting the repo's other
-    files that match ``delete`` (never .gitattributes), in one commit or none."""
-    api, token = hub_api(repo_id, token, shape="USER/NAME")
-    try:
-        extra = {"space_sdk": "gradio"} if repo_type == "space" else {}
-        api.create_repo(repo_id, repo_type=repo_type, private=True if private else None, exist_ok=True, **extra)
-        info = api.repo_info(repo_id, repo_type=repo_type)
-        if refuse_public and not info.private:
-            raise HubError(f"{repo_id} exists and is public; make it private, or pass --public if the photos' "
-                           "licence allows it. Nothing was uploaded.")
-        done = api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=stage, allow_patterns=files,
-                                 delete_patterns=delete, commit_message=message)
-    except HubError:
-        raise
-    except Exception as e:  # noqa: BLE001 - one clear line, never the token, never a traceback
-        raise HubError(scrub_token(f"uploading to {repo_id} failed: {why_publish_failed(e, repo_id)}; "
-                              "nothing was committed.", token)) from None
-    return Pushed(repo_id, done.commit_url, done.oid != info.sha, tuple(files))
-
-
 def main(argv: list[str]) -> int:
     parser = ArgumentParser(prog="python -m catgan.hub.space", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
@@ -173,11 +173,13 @@ def main(argv: list[str]) -> int:
     p_photos.add_argument("repo_id", help="USER/REPO (a dataset repo, created if missing)")
     p_photos.add_argument("--public", action="store_true", help="make a new repo public (only if the licence allows)")
     args = parser.parse_args(argv)
-
+    with argument_checks():  # a mistyped repo id: exit 2 before any work
+        check_repo_id(args.repo_id, shape="USER/NAME")
     if args.command == "deploy" and args.dry_run:
         files = space_files(ROOT, args.weights)  # ROOT read now: tests point it elsewhere
-        size = sum((ROOT / f).stat().st_size for f in files)
-        print("\n".join(files) + f"\n{len(files)} files, {size / 2**20:.1f} MB would go to {args.repo_id}")
+        sizes = {f: (ROOT / f).stat().st_size for f in files}
+        print("\n".join(f"{size:>12,} B  {f}" for f, size in sizes.items())
+              + f"\n{len(files)} files, {sum(sizes.values()) / 2**20:.1f} MB would go to {args.repo_id}")
         return 0
     if args.command == "deploy":
         done = deploy(args.repo_id, private=args.private, weights=args.weights, root=ROOT)
@@ -186,8 +188,7 @@ def main(argv: list[str]) -> int:
     else:
         done = upload_photos(args.source, args.repo_id, public=args.public)
         follow = f"\nIn the Space's settings: the variable CATGAN_REAL={args.repo_id}, and the secret HF_TOKEN."
-    verb = "pushed" if done.changed else "already up to date, no new commit:"
-    print(f"{verb} {len(done.files)} files -> {done.commit_url}{follow if done.changed else ''}")
+    print(pushed_line(done, f"{len(done.files)} files", then=follow))
     return 0
 
 

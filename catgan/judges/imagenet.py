@@ -11,7 +11,6 @@ import warnings
 from pathlib import Path
 
 import torch
-from huggingface_hub import hf_hub_download
 from safetensors.torch import load_file
 from torch import nn
 from torchvision.models import ResNet50_Weights
@@ -19,6 +18,7 @@ from torchvision.models import mobilenet_v2 as build_mobilenet_v2
 from torchvision.models import resnet50 as build_resnet50
 
 from .. import env
+from ..hub.fetch import HubError, fetch
 from .base import Judge, JudgeUnavailable, Preprocess
 from .efficientnet_lite import EfficientNetLite0
 
@@ -76,7 +76,7 @@ def resnet50(weights: str | os.PathLike | None = None) -> Judge:
     if path:
         return _imagenet_judge("resnet50", build_resnet50(weights=None), load_state_dict(path), str(path), prep)
     offline = env.is_offline()
-    hub_file = _hub_file(RESNET50_REPO, "model.safetensors", offline)
+    hub_file = _hub_file(RESNET50_REPO, "model.safetensors")
     if hub_file:  # V1 weights: evaluated with a 256 short side, then a 224 crop (TORCHVISION)
         return _imagenet_judge("resnet50", build_resnet50(weights=None), load_state_dict(hub_file), f"{RESNET50_REPO} (Hub)")
     cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(enum.url)
@@ -91,11 +91,11 @@ def resnet50(weights: str | os.PathLike | None = None) -> Judge:
     return _imagenet_judge("resnet50", build_resnet50(weights=None), state, f"torchvision {enum}", prep)
 
 
-def _hub_file(repo_id: str, filename: str, offline: bool) -> str | None:
-    """``filename`` of ``repo_id`` from the Hugging Face cache, or the Hub unless offline; None if neither."""
+def _hub_file(repo_id: str, filename: str) -> Path | None:
+    """``filename`` of ``repo_id`` from the Hub unless offline, else the Hugging Face cache; None if neither."""
     try:
-        return hf_hub_download(repo_id, filename, local_files_only=offline, cache_dir=env.value(env.HF_HUB_CACHE))
-    except Exception:  # noqa: BLE001 - not cached, offline, unreachable: the next source is tried
+        return fetch(repo_id, [filename], required=(filename,))[0] / filename
+    except HubError:  # not cached, offline, unreachable: the next source is tried
         return None
 
 

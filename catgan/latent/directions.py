@@ -174,19 +174,57 @@ class NamedDirections:
         return [LABELS.get(n, n) for n in self.names]
 
 
-def load_directions(folder: str | os.PathLike | None) -> NamedDirections | None:
-    """The named directions shipped in a weights folder, or None if it has none."""
+def load_directions(folder: str | os.PathLike | None, z_dim: int | None = None) -> NamedDirections | None:
+    """The named directions shipped in a weights folder, or None if it has none. ValueError, one line
+    naming the file, when they are malformed: every field catgan reads is checked, and the vectors
+    must be finite, one row per named direction (and ``z_dim`` wide, when given)."""
     if folder is None:
         return None
-    folder = Path(folder)
-    if not ((folder / DIRECTIONS_NAME).is_file() and (folder / DIRECTIONS_META).is_file()):
+    meta_file, vectors_file = Path(folder) / DIRECTIONS_META, Path(folder) / DIRECTIONS_NAME
+    if not (meta_file.is_file() and vectors_file.is_file()):
         return None
-    meta = json.loads((folder / DIRECTIONS_META).read_text())
-    vectors = load_file(str(folder / DIRECTIONS_NAME))["directions"].float()
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        raise ValueError(f"{meta_file} is not JSON ({type(e).__name__})") from None
+    problem = _meta_problem(meta)
+    if problem:
+        raise ValueError(f"{meta_file} is not a catgan directions file: {problem}")
+    try:
+        vectors = load_file(str(vectors_file)).get("directions")
+    except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
+        raise ValueError(f"{vectors_file} is not a readable safetensors file ({type(e).__name__})") from None
     names = tuple(d["attribute"] for d in meta["directions"])
-    if vectors.shape[0] != len(names):
-        raise ValueError(f"{folder / DIRECTIONS_NAME} holds {vectors.shape[0]} directions, {DIRECTIONS_META} names {len(names)}")
-    return NamedDirections(vectors, names, meta)
+    if vectors is None or vectors.ndim != 2 or not vectors.is_floating_point() or not torch.isfinite(vectors).all():
+        raise ValueError(f"{vectors_file} holds no finite (k, z_dim) float tensor 'directions'")
+    if vectors.shape[0] != len(names) or (z_dim is not None and vectors.shape[1] != z_dim):
+        raise ValueError(f"{vectors_file} holds {vectors.shape[0]} directions of {vectors.shape[1]} values; "
+                         f"{DIRECTIONS_META} names {len(names)}" + (f" and the model's z_dim is {z_dim}" if z_dim else ""))
+    return NamedDirections(vectors.float(), names, meta)
+
+
+def _meta_problem(meta) -> str | None:
+    """What is wrong with a directions.json, in a few words, or None: the fields the sliders, the
+    model card and ``effect_table`` read, with their types."""
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if not isinstance(meta, dict):
+        return "not a JSON object"
+    for key, kind in (("judge", str), ("spread", dict), ("config", dict), ("directions", list), ("tried", list)):
+        if not isinstance(meta.get(key), kind):
+            return f"{key!r} must be a {'list' if kind is list else 'string' if kind is str else 'JSON object'}"
+    if not (number(meta.get("step")) and number(meta["config"].get("n_test"))):
+        return "'step' and config's 'n_test' must be numbers"
+    if not all(number(v) for v in meta["spread"].values()):
+        return "'spread' must map attributes to numbers"
+    for row in meta["directions"] + meta["tried"]:
+        if not (isinstance(row, dict) and isinstance(row.get("attribute"), str) and isinstance(row.get("label"), str)):
+            return "each direction needs a string 'attribute' and 'label'"
+    for row in meta["tried"]:
+        effects = row.get("effects")
+        if not (isinstance(row.get("ships"), bool) and isinstance(effects, dict) and all(
+                isinstance(effects.get(a), dict) and number(effects[a].get("mean")) for a in meta["spread"])):
+            return "each tried direction needs 'ships' (true/false) and a numeric effect 'mean' per attribute"
+    return None
 
 
 def save_directions(folder: str | os.PathLike, vectors: torch.Tensor, meta: dict) -> None:

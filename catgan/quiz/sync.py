@@ -17,19 +17,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from .. import env
-from .store import QuizStore
+from ..hub.fetch import client, fetch
+from .store import ANSWER_ID, QuizStore, valid_answer  # noqa: F401 - ANSWER_ID: the id checked
 
 log = logging.getLogger(__name__)
 
 EVERY_MIN = 5.0  # minutes between pushes; an answer can be lost only if the process dies in between
 FOLDER = "answers"
-ANSWER_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_LINE = 1_000  # characters; an answer line is about 110
 
 
 class AnswerLog:
@@ -38,17 +39,16 @@ class AnswerLog:
 
     def __init__(self, repo_id: str, *, every: float = EVERY_MIN, token: str | None = None,
                  folder: str | os.PathLike | None = None):
-        from huggingface_hub import CommitScheduler, HfApi
+        from huggingface_hub import CommitScheduler
 
         self.repo_id = repo_id
         self.folder = Path(folder or tempfile.mkdtemp(prefix="catgan-answers-"))  # this process's alone
         self.name = f"{FOLDER}/{uuid.uuid4().hex}.jsonl"
         self.path = self.folder / self.name
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        api = HfApi(endpoint=env.value(env.HF_ENDPOINT), token=token)
         self.scheduler = CommitScheduler(repo_id=repo_id, repo_type="dataset", folder_path=self.folder,
                                          every=every, private=True, allow_patterns=[f"{FOLDER}/*.jsonl"],
-                                         hf_api=api)
+                                         hf_api=client(token))
 
     def append(self, row: dict) -> None:
         line = json.dumps(row, separators=(",", ":")) + "\n"
@@ -67,10 +67,7 @@ class AnswerLog:
 
 def load_answers(repo_id: str, store: QuizStore, token: str | None = None) -> tuple[int, int]:
     """Load every answer file of ``repo_id`` into ``store``: (new answers, unreadable lines)."""
-    from huggingface_hub import snapshot_download
-
-    folder = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=[f"{FOLDER}/*.jsonl"],
-                                    endpoint=env.value(env.HF_ENDPOINT), token=token))
+    folder, _ = fetch(repo_id, [f"{FOLDER}/*.jsonl"], repo_type="dataset", token=token)
     rows, bad = [], 0
     for path in sorted(folder.glob(f"{FOLDER}/*.jsonl")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -83,29 +80,36 @@ def load_answers(repo_id: str, store: QuizStore, token: str | None = None) -> tu
 
 
 def _parse(line: str) -> dict | None:
-    """One answer line, checked (the repo is writable by hand too), or None."""
-    try:
-        r = json.loads(line)
-        ok = (ANSWER_ID.match(r["id"]) and isinstance(r["model"], str) and 0 < len(r["model"]) <= 100
-              and isinstance(r["resolution"], int) and 8 <= r["resolution"] <= 1024
-              and isinstance(r["fooled"], bool) and isinstance(r["at"], (int, float)))
-        return r if ok else None
-    except (ValueError, TypeError, KeyError, AttributeError):
+    """One answer line, or None unless every field is exactly as ``QuizStore.record`` writes it
+    (catgan.quiz.store.valid_answer: the repo is writable by hand too). Whether its model is one
+    this app knows is the store's check, at import."""
+    if len(line) > MAX_LINE:
         return None
+    try:
+        row = json.loads(line, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    return row if valid_answer(row) else None
 
 
-def open_store(db_path: str | os.PathLike, repo_id: str | None = None, *,
-               every: float = EVERY_MIN) -> tuple[QuizStore, str | None]:
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not an answer's value")
+
+
+def open_store(db_path: str | os.PathLike, repo_id: str | None = None, *, every: float = EVERY_MIN,
+               models: Iterable[str] | None = None) -> tuple[QuizStore, str | None]:
     """(store, notice): the SQLite store; with ``repo_id``, also loaded from and mirrored to that
-    dataset repo. When the Hub can't be reached the store works alone, and ``notice`` says so."""
+    dataset repo. When the Hub can't be reached the store works alone, and ``notice`` says so.
+    ``models``: the app's model names, the only ones imported and shown (QuizStore's ``models``)."""
     if not repo_id:
-        return QuizStore(db_path), None
+        return QuizStore(db_path, models=models), None
     try:
         answers = AnswerLog(repo_id, every=every)
     except Exception as e:  # noqa: BLE001 - offline, no token, no rights: the quiz goes on locally
-        return QuizStore(db_path), (f"Answers are kept on this machine only: the dataset {repo_id} could not be "
-                                    f"opened ({type(e).__name__}); check HF_TOKEN and {env.QUIZ_REPO}.")
-    store = QuizStore(db_path, mirror=answers)
+        return QuizStore(db_path, models=models), (
+            f"Answers are kept on this machine only: the dataset {repo_id} could not be "
+            f"opened ({type(e).__name__}); check HF_TOKEN and {env.QUIZ_REPO}.")
+    store = QuizStore(db_path, mirror=answers, models=models)
     try:
         new, bad = load_answers(repo_id, store)
     except Exception as e:  # noqa: BLE001
