@@ -7,7 +7,8 @@ import torch
 from conftest import jpeg_bytes, synthetic_faces, write_zip
 from PIL import Image, ImageDraw
 
-from catgan.data.dataset import DataError, decode_rgb, load_images
+from catgan.data.dataset import DataError, load_images
+from catgan.images import decode_rgb
 
 
 def test_kaggle_zip_layout(tmp_path):
@@ -149,3 +150,11 @@ def test_real_cat_faces_subset(real_cats, tmp_path):
     assert 60 < s.images.float().mean() < 200  # real photos, not blank
     with zipfile.ZipFile(real_cats) as z:
         assert sum(n.endswith(".jpg") for n in z.namelist()) == 9303
+
+
+def test_training_data_shares_the_one_pixel_limit(tmp_path):
+    """catgan.images.MAX_PIXELS (4096x4096) holds for data as for uploads: a 4100x4100 photo is skipped."""
+    z = write_zip(tmp_path / "a.zip", {"cats/big.png": jpeg_bytes(Image.new("L", (4100, 4100)), "PNG"),
+                                        "cats/ok.jpg": jpeg_bytes(synthetic_faces(1)[0])})
+    s = load_images(z, 32, cache_dir=tmp_path / "c", progress=False)
+    assert len(s) == 1 and s.too_large == ["cats/big.png"]

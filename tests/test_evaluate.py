@@ -22,9 +22,10 @@ def test_cli_flags_map_onto_the_config(capsys):
     assert dry and cfg == EvalConfig(real="cats.zip", models=("w/a", "w/b"), judges=("mobilenet_v2",), n=50,
                                      real_limit=10, progress=False)
     assert main(["--real", "cats.zip", "--dry-run"]) == 0 and '"n": 10000' in capsys.readouterr().out
-    assert run(main, ["--real", "cats.zip", "--models", "no/such/folder"]) == 1
+    assert run(main, ["--real", "cats.zip", "--models", "no/such/folder"]) == 2  # a wrong command line
 
 
+@pytest.mark.slow
 def test_evaluate_writes_table1(cats_zip, tiny_generator, tmp_path, monkeypatch):
     if not inception_weights_path().is_file():
         pytest.skip("needs ../shared/weights/pt_inception-2015-12-05-pool3-nofc.pth")
@@ -78,6 +79,7 @@ def test_judge_fingerprint_follows_the_weights():
 
 
 
+@pytest.mark.slow
 def test_update_rescores_only_the_given_models(cats_zip, tiny_generator, tmp_path, monkeypatch):
     if not inception_weights_path().is_file():
         pytest.skip("needs ../shared/weights/pt_inception-2015-12-05-pool3-nofc.pth")

@@ -7,36 +7,28 @@ is decoded once to a (N, 3, S, S) uint8 array and cached on disk under a hash of
 source's bytes and the preprocessing, so later runs start in well under a second.
 """
 import hashlib
-import io
 import json
 import os
 import sys
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from tqdm.auto import tqdm
 
 from .. import env
 from ..fileio import atomic_write
-from ..images import to_rgb
+from ..images import IMAGE_EXTS, MAX_FILE_BYTES, MAX_PIXELS, TooLarge, decode_rgb
 from .crawford import crop_face, parse_landmarks
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
-CACHE_VERSION = 2  # bump when decoding/cropping changes
-# Hard limits, checked before anything is decompressed or decoded, so a hostile file (a zip member
-# that inflates to gigabytes, an image header that claims gigapixels) is skipped and counted
-# instead of eating the machine's memory. A 64 MP photo decodes to 192 MB (256 MB with alpha).
-MAX_FILE_BYTES = 64 * 2**20  # declared (uncompressed) size of one file
-MAX_PIXELS = 64_000_000  # width x height, read from the header before decoding
-
-
-class TooLarge(ValueError):
-    """A file over MAX_FILE_BYTES or MAX_PIXELS."""
+# v3: the shared decoder (catgan.images.decode_rgb) and its 4096x4096 pixel limit (was 64 MP)
+CACHE_VERSION = 3  # bump when decoding/cropping changes
+# The limits (catgan.images) are checked before anything is decompressed or decoded, so a hostile file
+# (a zip member that inflates to gigabytes, an image header that claims gigapixels) is skipped and
+# counted instead of eating the machine's memory.
 
 
 class DataError(ValueError):
@@ -114,7 +106,7 @@ def load_images(source: str | os.PathLike, img_size: int, *, limit: int | None =
         out.append(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))
     if not out:
         raise DataError(f"no readable images in {source} ({len(unreadable)} unreadable, {len(too_large)} over the "
-                        f"size limits of {MAX_FILE_BYTES >> 20} MB / {MAX_PIXELS / 1e6:.0f} MP, {too_small} too small)")
+                        f"size limits of {MAX_FILE_BYTES >> 20} MB / {MAX_PIXELS / 1e6:.1f} MP, {too_small} too small)")
     arr = np.stack(out)
     cache.mkdir(parents=True, exist_ok=True)
     atomic_write(arr_path, lambda f: np.save(f, arr, allow_pickle=False))
@@ -122,22 +114,6 @@ def load_images(source: str | os.PathLike, img_size: int, *, limit: int | None =
             "too_large": too_large, "too_small": too_small}
     atomic_write(meta_path, lambda f: f.write(json.dumps(meta, indent=1).encode()))
     return ImageSet(torch.from_numpy(arr), str(source), unreadable, too_small, too_large=too_large)
-
-
-def decode_rgb(data: bytes) -> Image.Image:
-    """Bytes -> RGB PIL image: EXIF orientation applied; 16-bit, palette, alpha, CMYK handled.
-    TooLarge, before decoding, for an image over MAX_PIXELS."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            img = Image.open(io.BytesIO(data))  # reads the header only
-        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-            raise TooLarge(str(e)) from None
-        if img.width * img.height > MAX_PIXELS:
-            raise TooLarge(f"image too large ({img.width}x{img.height})")
-        img.seek(0)  # first frame of a GIF / animated WebP
-        img.load()
-    return to_rgb(ImageOps.exif_transpose(img))
 
 
 def square_resize(img: Image.Image, size: int) -> Image.Image:

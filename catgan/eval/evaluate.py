@@ -28,11 +28,11 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import cli
-from ..data.dataset import load_images
+from ..data.dataset import image_names, load_images
 from ..fileio import atomic_write_text
 from ..hub.loader import load_generator
 from ..images import from_uint8, to_uint8
-from ..judges import DEFAULT_JUDGE, OFFLINE_JUDGE, load_judge
+from ..judges import DEFAULT_JUDGE, JUDGES, OFFLINE_JUDGE, load_judge
 from ..latent.sampling import latents
 from ..models import SIZES
 from . import metrics
@@ -219,10 +219,36 @@ def parse_args(argv: list[str] | None = None) -> tuple[EvalConfig, bool]:
     cli.add_dataclass_args(parser, EvalConfig, title="evaluation")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     args = parser.parse_args(argv)
+    return cli.from_args(EvalConfig, args), args.dry_run  # a refused value: cli.UsageError, exit status 2
+
+
+def check_arguments(cfg: EvalConfig) -> None:
+    """Every path and name the run will use, checked in seconds, before minutes of Inception features."""
+    unknown = [j for j in cfg.judges if j not in JUDGES]
+    if unknown:
+        raise ValueError(f"--judges: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(JUDGES)}")
     try:
-        return cli.from_args(EvalConfig, args), args.dry_run
-    except ValueError as e:
-        parser.error(str(e))
+        device = torch.device(cfg.device)
+    except RuntimeError:
+        raise ValueError(f"--device must name a torch device (cpu, cuda, cuda:1, ...), got {cfg.device!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {cfg.device}: no CUDA GPU is visible")
+    if cfg.inception and not Path(cfg.inception).is_file():
+        raise FileNotFoundError(f"--inception {cfg.inception}: no such file")
+    for parent in (Path(cfg.out), *Path(cfg.out).parents):
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"--out {cfg.out}: {parent} is a file, not a folder")
+    if cfg.update:
+        previous_table(cfg)
+    for m in cfg.models:  # each a weights folder whose generator loads strictly (a few MB, seconds)
+        if not Path(m).is_dir():
+            raise FileNotFoundError(f"--models {m}: weights folder not found")
+        try:
+            load_generator(m)
+        except (ValueError, OSError) as e:
+            raise ValueError(f"--models {m}: not a generator's weights folder (config.json + model.safetensors; "
+                             f"a run's is RUN/generator): {e}") from None
+    image_names(cfg.real)  # --real exists and holds images (it is decoded only when first needed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,9 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     if dry:
         print(json.dumps(asdict(cfg), indent=2))
         return 0
-    for m in cfg.models:
-        if not Path(m).is_dir():
-            raise FileNotFoundError(f"weights folder not found: {m}")
+    with cli.argument_checks():  # a wrong command line is refused now, with exit status 2
+        check_arguments(cfg)
     evaluate(cfg)
     print(f"wrote {Path(cfg.out) / 'table1.md'} and {Path(cfg.out) / 'table1.json'}")
     return 0

@@ -4,13 +4,15 @@ The card's metadata also keeps what it was rendered from (``catgan:`` key: train
 summary, metrics row), so ``catgan.hub.publish`` can re-render it for a repo id without the run folder.
 """
 import json
+import shlex
 from dataclasses import asdict, dataclass
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..cli import to_flags
 from ..latent.directions import effect_table
 from ..models import ModelConfig, architecture
-from ..train.config import TrainConfig
+from ..train.config import ALIASES, TrainConfig
 from ..weights import DIRECTIONS_PICTURE, EVOLUTION_NAME, SAMPLES_NAME
 
 TASK = "unconditional-image-generation"
@@ -174,17 +176,5 @@ def read_card_data(text: str) -> dict:
 
 
 def reproduce_command(config: ModelConfig, train_config: dict) -> str:
-    defaults = asdict(TrainConfig())
-    args = [f"--arch {config.arch}", f"--size {config.img_size}"]
-    for key, value in train_config.items():
-        if key in ("data", "out") or value != defaults.get(key):
-            flag = key.replace("_", "-")
-            if isinstance(value, bool):
-                args.append(f"--{flag}" if value else f"--no-{flag}")
-            else:
-                args.append(f"--{flag} {value}")
-    for key in ("z_dim", "g_width", "d_width", "g_dropout", "d_spectral_norm"):
-        value = getattr(config, key)
-        if value != getattr(ModelConfig(), key):
-            args.append(f"--{key.replace('_', '-')}" + ("" if isinstance(value, bool) else f" {value}"))
-    return "python train.py " + " ".join(args)
+    words = to_flags(config, ModelConfig(), always=("arch", "img_size"), aliases=ALIASES)
+    return "python train.py " + shlex.join(words + to_flags(train_config, TrainConfig(), always=("data", "out")))

@@ -5,13 +5,15 @@
     python -m catgan.judges ship runs/resnet-animals --out weights/resnet-animals --note "..."
 
 ``python -m catgan.judges`` is the same command. Training flags map one-to-one onto AnimalTrainConfig.
+Images are decoded by catgan.images.decode_rgb (at most 4096x4096 pixels), all before a judge loads.
 A mistake ends as one ``error: ...`` line (CATGAN_DEBUG=1 shows the traceback).
 """
 import argparse
 import json
 import sys
 
-from ..cli import ArgumentParser, add_dataclass_args, from_args, run
+from ..cli import ArgumentParser, add_dataclass_args, argument_checks, from_args, run
+from ..images import decode_rgb
 from . import DEFAULT_JUDGE, JUDGES, load_judge
 from .animals import ARCHS
 from .train_animals import PRECISIONS, SCHEDULES, AnimalTrainConfig, ship, train
@@ -47,13 +49,22 @@ def _main(argv: list[str]) -> int:
         summary = ship(args.run, args.out, args.data, args.note)
         print(f"wrote {args.out} (test accuracy {100 * summary['test']['accuracy']:.2f} %, as the run measured)")
     else:
-        from PIL import Image
-
+        with argument_checks():  # a missing, unreadable or oversized image is a usage error, found before any work
+            images = [_decode(path) for path in args.images]
         judge = load_judge(args.judge)
-        for path, v in zip(args.images, judge.score([Image.open(p) for p in args.images])):
+        for path, v in zip(args.images, judge.score(images)):
             top = ", ".join(f"{label} {p:.3f}" for label, p in v.top5)
             print(f"{path}: {'CAT' if v.is_cat else 'not cat'} P(cat)={v.p_cat:.3f} [{v.judge}] top-5: {top}")
     return 0
+
+
+def _decode(path: str):
+    try:
+        return decode_rgb(path)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    except OSError as e:
+        raise OSError(f"{path}: {e.strerror or e}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

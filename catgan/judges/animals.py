@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import env
-from ..data.dataset import decode_rgb
+from ..images import IMAGE_EXTS, decode_rgb
 from ..weights import WEIGHTS_NAME, load_weights_strict, read_config
 from .base import Judge, JudgeUnavailable, Preprocess
 
@@ -196,7 +196,7 @@ def cifar_index(z: zipfile.ZipFile) -> dict[str, list[str]]:
     order in which ``load_cifar`` takes the first N of a folder."""
     by_folder: dict[str, list[str]] = {}
     for name in sorted(z.namelist()):
-        if name.lower().endswith((".jpg", ".png")):
+        if name.lower().endswith(IMAGE_EXTS):
             by_folder.setdefault(name.rsplit("/", 1)[0], []).append(name)
     return by_folder
 

@@ -7,18 +7,9 @@ import torch
 from .animals import ANIMALS, NOT_ANIMALS, OTHER
 
 
-def _flags(cfg: dict) -> str:
-    """The training config as the command-line flags that reproduce it."""
-    out = []
-    for k, v in cfg.items():
-        if v is None or v is False or k in ("resume", "overwrite"):
-            continue
-        out.append(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}"))
-    return " ".join(out)
-
-
-def render_card(model: torch.nn.Module, summary: dict) -> str:
-    """README.md for ``model`` from a training ``summary`` (test figures, steps, time, device, config, note)."""
+def render_card(model: torch.nn.Module, summary: dict, command: str) -> str:
+    """README.md for ``model`` from a training ``summary`` (test figures, steps, time, device, config, note)
+    and the ``command`` that reproduces it."""
     test, cfg, net = summary["test"], summary["config"], model.config
     rows = "\n".join(f"| {c} | {100 * a:.1f} |" for c, a in test["per_class"].items())
     params = sum(p.numel() for p in model.parameters())
@@ -61,7 +52,7 @@ catgan uses it as a judge: an image "is a cat" when its top-1 class is `cat`.
 ({summary["steps"]} steps), {summary["wall_time_s"]} s on {summary["device"]}.{note} Reproduce:
 
 ```bash
-python -m catgan.judges train {_flags(cfg)}
+{command}
 ```
 
 ```json

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..cli import to_flags
 from ..fileio import atomic_write_text
 from ..images import to_float
 from ..train.checkpoint import (
@@ -80,6 +82,42 @@ class AnimalTrainConfig:
             raise ValueError(f"--precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"--schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        AnimalNetConfig(self.depth, self.width, ANIMALS, self.arch, self.flip_tta)  # arch and depth
+        for name, (allowed, ok) in RANGES.items():
+            value = getattr(self, name)
+            if value is not None and not ok(value):  # comparisons with NaN are False: NaN is refused too
+                raise ValueError(f"--{name.replace('_', '-')} must be in {allowed}, got {value}")
+        try:
+            torch.device(self.device)
+        except RuntimeError:
+            raise ValueError(f"--device must name a torch device (cpu, cuda, cuda:1, ...), got {self.device!r}") from None
+
+
+# every numeric field's range, as said and as checked; None stays allowed where the default is None
+RANGES = {
+    "depth": ("[8, 1202]", lambda v: 8 <= v <= 1202),  # He et al. 2016 go up to ResNet-1202
+    "width": ("[1, 1024]", lambda v: 1 <= v <= 1024),
+    "epochs": ("[1, inf)", lambda v: v >= 1),
+    "batch_size": ("[1, inf)", lambda v: v >= 1),
+    "lr": ("(0, inf)", lambda v: 0 < v < math.inf),
+    "warmup": ("[0, 1]", lambda v: 0 <= v <= 1),
+    "weight_decay": ("[0, inf)", lambda v: 0 <= v < math.inf),
+    "label_smoothing": ("[0, 1)", lambda v: 0 <= v < 1),
+    "pad": ("[0, 31]", lambda v: 0 <= v <= 31),  # reflect padding needs less than the 32 px side
+    "cutout": ("[0, 32]", lambda v: 0 <= v <= 32),
+    "ema": ("[0, 1)", lambda v: 0 <= v < 1),
+    "other_per_class": ("[0, inf)", lambda v: v >= 0),
+    "limit_per_class": ("[1, inf)", lambda v: v >= 1),
+    "max_steps": ("[1, inf)", lambda v: v >= 1),
+    "seed": ("[0, 2^63)", lambda v: 0 <= v < 2**63),
+}
+
+
+def reproduce_command(config: dict) -> str:
+    """The command line that trains a run's ``config`` (its asdict) again."""
+    again = {k: v for k, v in config.items() if k not in ("resume", "overwrite")}
+    return "python -m catgan.judges train " + shlex.join(to_flags(again, AnimalTrainConfig(),
+                                                                  always=("data", "out", "run")))
 
 
 def _normalise(x_uint8: torch.Tensor) -> torch.Tensor:
@@ -232,7 +270,7 @@ def train(cfg: AnimalTrainConfig, progress: bool = True) -> dict:
     summary = {"test": evaluate(shipped, x_test, y_test, "cpu"), "steps": step, "epochs": epoch,
                "train_images": len(x_train), "wall_time_s": wall, "device": where, "fp16": fp16,
                "config": asdict(cfg)}
-    atomic_write_text(Path(cfg.out) / CARD_NAME, render_card(shipped, summary))
+    atomic_write_text(Path(cfg.out) / CARD_NAME, render_card(shipped, summary, reproduce_command(summary["config"])))
     atomic_write_text(run / "summary.json", json.dumps(summary, indent=2))
     return summary
 
@@ -257,6 +295,7 @@ def ship(run: str | Path, out: str | Path, data: str | Path, note: str = "") -> 
     summary = {**summary, "test": test, "note": note,
                "config": {**summary["config"], "data": str(data), "out": str(out), "run": str(run)}}
     # fp16 files hold values that fp32 represents exactly, so re-saving as fp16 gives the same tensors
-    save_folder(out, model, model.config, card=render_card(model, summary), fp16=summary["fp16"])
+    card = render_card(model, summary, reproduce_command(summary["config"]))
+    save_folder(out, model, model.config, card=card, fp16=summary["fp16"])
     atomic_write_text(run / "summary-shipped.json", json.dumps(summary, indent=2))
     return summary

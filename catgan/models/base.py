@@ -9,6 +9,7 @@ catgan/models/ each); the registry in catgan/models/__init__.py lists them.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, fields
 
@@ -19,6 +20,9 @@ from torch import nn
 from ..weights import WEIGHTS_NAME, load_weights_strict
 
 SIZES = (32, 64)
+# Generator + discriminator: 0.8 GB of fp32 weights, 3.2 GB with Adam's moments and the gradients.
+# catgan's nets have 1-15 M; a typo like --g-width 10000000 is refused before anything is allocated.
+MAX_PARAMETERS = 200_000_000
 ARCHITECTURES: dict[str, "Architecture"] = {}  # name -> Architecture, filled by register()
 
 
@@ -45,6 +49,10 @@ class ModelConfig:
             raise ValueError(f"g_dropout must be in [0, 1), got {self.g_dropout}")
         if min(self.z_dim, self.g_width, self.d_width) < 1:
             raise ValueError("z_dim, g_width and d_width must be positive")
+        if (n := parameter_count(self)) > MAX_PARAMETERS:
+            raise ValueError(f"z_dim {self.z_dim}, g_width {self.g_width} and d_width {self.d_width} make a "
+                             f"{self.arch} of {n / 1e6:,.0f} M parameters (generator + discriminator); the "
+                             f"limit is {MAX_PARAMETERS / 1e6:.0f} M")
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
@@ -53,6 +61,16 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"config.json has unknown keys {unknown}; is it a catgan model?")
         return cls(**data)
+
+
+@functools.lru_cache(maxsize=64)
+def parameter_count(config: ModelConfig) -> int:
+    """Parameters of ``config``'s generator + discriminator, counted on the meta device: shapes only,
+    no memory and no initialisation, so a huge config costs nothing to measure."""
+    arch = architecture(config.arch)
+    with torch.device("meta"):
+        nets = arch.generator(config), arch.discriminator(config)
+    return sum(p.numel() for net in nets for p in net.parameters())
 
 
 def maybe_spectral_norm(module: nn.Module, enabled: bool) -> nn.Module:

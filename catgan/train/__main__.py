@@ -6,18 +6,23 @@
     python train.py --data cats.zip --out runs/dcgan-64 --push-to-hub USER/REPO [--private]
 
 Flags map one-to-one onto catgan.models.ModelConfig and catgan.train.config.TrainConfig. A mistake ends
-as one `error: ...` line (CATGAN_DEBUG=1 shows the traceback).
+as one `error: ...` line (CATGAN_DEBUG=1 shows the traceback): exit status 2 for a wrong command line,
+found before any work (values, model size, the data source, the run folder, device and precision), 1 for
+a failed run.
 """
 import sys
+import warnings
+from pathlib import Path
 
-from ..cli import ArgumentParser, command, from_args
-from ..data.dataset import load_images
+from ..cli import ArgumentParser, argument_checks, command, from_args
+from ..data.dataset import image_names, load_images
 from ..hub.loader import HubError
 from ..hub.publish import publish, require_token
 from ..models import ModelConfig
 from . import distributed
-from .checkpoint import check_run_folder, move_run_aside
+from .checkpoint import CHECKPOINT_NAME, check_run_folder, move_run_aside
 from .config import TrainConfig, add_train_args, run_config_json
+from .devices import resolve_device, resolve_precision
 from .export import export_run
 from .trainer import Trainer
 
@@ -34,16 +39,17 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--push-to-hub", metavar="USER/REPO", help="publish the exported generator to the Hub at the end")
     parser.add_argument("--private", action="store_true", help="with --push-to-hub: create the repo private")
     args = parser.parse_args(argv)
-    try:
-        model_cfg, train_cfg = from_args(ModelConfig, args), from_args(TrainConfig, args)
-    except ValueError as e:
-        parser.error(str(e))
+    model_cfg, train_cfg = from_args(ModelConfig, args), from_args(TrainConfig, args)  # the model's size too
     if args.dry_run:
         print(run_config_json(model_cfg, train_cfg))
         return 0
     if not train_cfg.data:
         parser.error("--data is required: a folder or .zip of cat photos")
-    check_run_folder(train_cfg.out, resume=args.resume, overwrite=args.overwrite)  # before any work
+    with argument_checks(), warnings.catch_warnings():  # before any work; the Trainer warns about bf16 itself
+        warnings.simplefilter("ignore")
+        image_names(train_cfg.data)  # the source exists and holds image files
+        check_run_folder(train_cfg.out, resume=args.resume, overwrite=args.overwrite)
+        resolve_precision(train_cfg.precision, resolve_device(train_cfg.device))
     if args.push_to_hub:  # fail now, not after hours of training
         try:
             require_token()
@@ -88,7 +94,11 @@ def export_main(argv: list[str]) -> int:
     parser.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
     parser.add_argument("--results", help="catgan.eval.evaluate JSON with a row for OUT: its metrics go in the card")
     args = parser.parse_args(argv)
-
+    with argument_checks():
+        if not (Path(args.run) / CHECKPOINT_NAME).is_file():
+            raise FileNotFoundError(f"no checkpoint at {Path(args.run) / CHECKPOINT_NAME}")
+        if args.results and not Path(args.results).is_file():
+            raise FileNotFoundError(f"results file not found: {args.results}")
     print(export_run(args.run, args.out, fp16=args.fp16, results=args.results))
     return 0
 

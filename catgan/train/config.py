@@ -3,6 +3,7 @@ and ``ModelConfig``'s by catgan.cli, help text included, so each option is defin
 import argparse
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 
 from .. import cli
@@ -61,8 +62,9 @@ class TrainConfig:
                 raise ValueError(f"--{name} must be >= 0, got {getattr(self, name)}")
         if self.epochs < 1 and self.steps < 1:
             raise ValueError("set --epochs or --steps to at least 1")
-        if min(self.lr_g, self.lr_d) <= 0 or not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError("--lr-g and --lr-d must be > 0, --beta1 and --beta2 in [0, 1)")
+        lrs_ok = 0 < self.lr_g < math.inf and 0 < self.lr_d < math.inf  # written so that NaN is refused too
+        if not lrs_ok or not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError("--lr-g and --lr-d must be finite and > 0, --beta1 and --beta2 in [0, 1)")
         if not 0 < self.real_label <= 1 or not 0 <= self.label_noise < 0.5:
             raise ValueError("--real-label must be in (0, 1] and --label-noise in [0, 0.5)")
         if not 0 <= self.ema_decay < 1:
