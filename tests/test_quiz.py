@@ -1,19 +1,23 @@
-"""catgan.quiz.store and catgan.quiz.limits: fair pairs, one answer per pair, a human pace, the SQLite
+"""catgan.quiz: fair pairs, one answer per pair, a human pace, the SQLite
 store, real-photo sources; and the same served by the app, against concurrent and scripted callers."""
 import contextlib
+import hashlib
+import json
 import os
 import sqlite3
 import threading
 import zipfile
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from conftest import jpeg_bytes, synthetic_faces
 from PIL import Image
 
-from catgan import env
-from catgan.quiz import store as quiz
-from catgan.quiz.limits import Pace, QuizLimits, client_address
+from catgan import env, quiz
+from catgan.quiz import sync as quiz_sync
+from catgan.quiz.limits import Pace, QuizLimits, client_address, client_key, request_keys
 
 
 def test_store_counts_rates_and_persists(tmp_path):
@@ -43,7 +47,7 @@ def test_store_closes_every_connection(tmp_path, monkeypatch):
         return opened[-1]
 
     real_connect = sqlite3.connect
-    monkeypatch.setattr(quiz.sqlite3, "connect", connect)
+    monkeypatch.setattr(sqlite3, "connect", connect)
     store = quiz.QuizStore(tmp_path / "q.sqlite")
     store.record("m", 64, True)
     assert store.count() == 1 and store.stats()["total"]["n"] == 1
@@ -114,6 +118,88 @@ def test_imported_answers_count_once_and_old_stores_are_migrated(tmp_path):
     assert store.count() == 7 and quiz.QuizStore(db).count() == 7
 
 
+def test_uncounted_answers_are_bounded_per_client_and_in_all(tmp_path):
+    """Before: every uncounted answer was kept; one client stored 22.4 rows/s, none counted (~1.9 M
+    a day). Now a client keeps its newest few, the store a fixed total, and no counted one is lost."""
+    db = tmp_path / "q.sqlite"
+    store = quiz.QuizStore(db, client_uncounted=5, max_rows=30)
+    store.PRUNE_EVERY = 1
+
+    def too_fast():
+        return "too fast"
+
+    for _ in range(10):
+        assert store.record("m", 64, True, client="81.2.69.160").counted
+    uids = [f"{i:032x}" for i in range(50)]
+    for uid in uids:  # one client, all too fast: every answer is still revealed and claims its pair
+        assert store.record("m", 64, True, uid=uid, check=too_fast, client="1.2.3.4") == quiz.Recorded(True, False, "too fast")
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        kept = [u for u, in con.execute("SELECT uid FROM answers WHERE counted = 0 ORDER BY id")]
+        clients = {c for c, in con.execute("SELECT DISTINCT client FROM answers")}
+    assert kept == uids[-5:]  # its newest 5
+    assert not clients & {"1.2.3.4", "81.2.69.160"}  # kept as keyed hashes, not addresses
+    for i in range(100):  # many clients (or none named): the total holds
+        store.record("m", 64, True, check=too_fast, client=f"5.6.{i}.1" if i % 2 else None)
+    assert store.count() == 10 and store.count() + store.count(counted=False) <= 30
+    for _ in range(40):  # counted answers beyond the total: the uncounted go, nothing counted does
+        store.record("m", 64, False, client="81.2.69.161")
+    assert store.count() == 50 and store.count(counted=False) == 0
+    assert store.import_answers([{"id": "e" * 32, "at": 2.0, "model": "m", "resolution": 64, "fooled": True}]) == 1
+    assert quiz.QuizStore(db).count() == 51
+
+
+GOOD = {"id": "f" * 32, "at": 1.5, "model": "dcgan-64", "resolution": 64, "fooled": True}
+
+
+@pytest.mark.parametrize("bad", [
+    {**GOOD, "id": GOOD["id"] + "\n"},  # "$" matched before a final newline: a second copy of an answer
+    {**GOOD, "id": "F" * 32}, {**GOOD, "id": 12}, {**GOOD, "id": "f" * 31},
+    {**GOOD, "at": True}, {**GOOD, "at": "1.5"}, {**GOOD, "at": -1}, {**GOOD, "at": 1e30},
+    {**GOOD, "model": "<script>alert(1)</script>"}, {**GOOD, "model": "javascript:alert(1)"},
+    {**GOOD, "model": "dcgan-64\n"}, {**GOOD, "model": ""}, {**GOOD, "model": "m" * 65}, {**GOOD, "model": ["m"]},
+    {**GOOD, "resolution": 65}, {**GOOD, "resolution": 64.0}, {**GOOD, "resolution": True},
+    {**GOOD, "fooled": 1}, {**GOOD, "fooled": "true"}, {**GOOD, "extra": "x"}, {k: v for k, v in GOOD.items() if k != "at"},
+])
+def test_imported_answers_are_checked_field_by_field(tmp_path, bad):
+    """Before: an id ending in a newline passed the id check, and 100 such copies of stored answers
+    were imported as new, counted rows; model names were any string of up to 100 characters."""
+    assert quiz_sync._parse(json.dumps(GOOD)) == GOOD
+    assert quiz_sync._parse(json.dumps(bad)) is None
+    store = quiz.QuizStore(tmp_path / "q.sqlite")
+    assert store.import_answers([GOOD, bad]) == 1 and store.import_answers([bad]) == 0 and store.count() == 1
+
+
+def test_answer_lines_that_are_not_plain_json_records_are_refused(tmp_path):
+    line = json.dumps(GOOD)
+    for bad in (line.replace("1.5", "NaN"), line.replace("1.5", "Infinity"), line + " " * 1000, "[" * 900 + "]" * 900):
+        assert quiz_sync._parse(bad) is None
+    store = quiz.QuizStore(tmp_path / "q.sqlite", models={"dcgan-64"})  # the app's own models
+    assert store.import_answers([GOOD, {**GOOD, "id": "e" * 32, "model": "gan-32"}]) == 1  # gan-32: not one of them
+
+
+def test_stats_show_only_known_model_names_and_stay_short(tmp_path):
+    """Before: a hostile answers repo made the statistics text 82,716 characters, sent with every
+    answer, carrying raw <script> and javascript: strings."""
+    db = tmp_path / "q.sqlite"
+    quiz.QuizStore(db)
+    hostile = ["<script>alert(1)</script>", "javascript:alert(1)", "a\nb", "x" * 500]
+    rows = [(f"{i:032x}", hostile[i % 4] if i < 400 else f"m{i}", 10**6 if i % 5 == 0 else 64) for i in range(3000)]
+    rows += [(f"{i:032x}", "dcgan-64", 32) for i in range(3000, 3010)]
+    with contextlib.closing(sqlite3.connect(db)) as con:  # what the old import let in
+        con.executemany("INSERT INTO answers (uid, at, model, resolution, fooled, counted) VALUES (?, 1.0, ?, ?, 1, 1)",
+                        rows)
+        con.commit()
+    for models in (None, {"dcgan-64", "<script>alert(1)</script>"}):
+        s = quiz.QuizStore(db, models=models).stats()
+        text = repr(s)
+        assert "<" not in text and "javascript" not in text and "\\n" not in text and len(text) < 8_000
+        assert 1 <= len(s["by_model"]) <= quiz.MAX_MODELS
+        assert all(quiz.MODEL_NAME.fullmatch(r["model"]) for r in s["by_model"])
+        assert {r["resolution"] for r in s["by_resolution"]} <= {32, 64}
+        assert s["total"]["n"] == sum(r["n"] for r in s["by_resolution"])
+    assert [(r["model"], r["n"]) for r in s["by_model"]] == [("dcgan-64", 10)] and s["total"]["n"] == 10
+
+
 # ---------------------------------------------------------------- pace and clients
 
 class Clock:
@@ -164,6 +250,39 @@ def test_client_address_holds_behind_a_proxy(peer, header, expected):
     assert client_address(peer, header) == expected
 
 
+@pytest.mark.parametrize("header, expected", [
+    ("5.6.7.8:1234", "5.6.7.8"),  # before: a hop with a port was no address, and every visitor was the proxy
+    ("[2a00:1450:4001:81c::200e]:443", "2a00:1450:4001:81c::200e"),
+    ('"[2a00:1450:4001:81c::200e]"', "2a00:1450:4001:81c::200e"),
+    ("2A00:1450:4001:81C::200E", "2a00:1450:4001:81c::200e"),
+    ("1.1.1.1, 81.2.69.160:5000, 10.0.0.2:80", "81.2.69.160"),
+    ("::ffff:81.2.69.160", "81.2.69.160"),
+    ("5.6.7.8:123456", "10.0.3.7"), ("[5.6.7.8]:80", "10.0.3.7"), ("2a00:1450::1:443:", "10.0.3.7"),  # not addresses
+])
+def test_client_address_reads_hops_with_ports(header, expected):
+    assert client_address("10.0.3.7", header) == expected
+
+
+def test_ipv6_clients_are_capped_per_64():
+    """Before: each IPv6 address was a client of its own, and rotating addresses inside one /64 (what
+    a single subscriber gets) had 243 of 243 answers counted in 26 s against a cap of 120."""
+    clock = Clock()
+    pace = Pace(QuizLimits(min_view_s=0.0, min_gap_s=0.0, client_max=120, client_window_s=600), clock)
+    counted = 0
+    for i in range(243):
+        clock.now += 0.1
+        address = client_address("10.0.3.7", f"2a00:1450:4001:81c:{i:x}:{i:x}:{i:x}:1")
+        counted += pace.check(f"s{i}", address, clock.now - 1) is None
+    assert counted == 120
+    assert pace.check("s", "2a00:1450:4001:81d::1", 0.0) is None  # the next /64 is someone else
+    assert client_key("2a00:1450:4001:81c:1:2:3:4") == client_key("2a00:1450:4001:81c::/64") == "2a00:1450:4001:81c::/64"
+    assert client_key("81.2.69.160") == "81.2.69.160" and client_key("unknown") == "unknown"
+
+    request = SimpleNamespace(headers={"x-forwarded-for": "[2a00:1450:4001:81c::200e]:443"},  # as a gr.Request
+                              client=SimpleNamespace(host="10.0.3.7"), session_hash="abc")
+    assert request_keys(request) == ("abc", "2a00:1450:4001:81c::/64")
+
+
 # ---------------------------------------------------------------- pairs and photos
 
 def test_pairs_are_small_identical_in_form_and_sides_are_random(tmp_path):
@@ -188,6 +307,33 @@ def test_present_is_the_same_path_for_uint8_and_float():
     x = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
     as_float = x.float() / 127.5 - 1
     assert quiz.present(x, 32).tobytes() == quiz.present(as_float, 32).tobytes()
+
+
+@pytest.mark.parametrize("resolution", [32, 64])
+def test_a_real_photo_cannot_be_looked_up_and_both_sides_share_one_view(tmp_path, resolution):
+    """Before: the real side was the plain processing of a public photo: processing the set the same
+    way, hashing it and looking each pair up found the real photo 200 times in 200. Now each pair is
+    shown through its own random view, which the fake goes through too."""
+    photos = [torch.from_numpy(np.array(img)).permute(2, 0, 1).contiguous() for img in synthetic_faces(30, seed=3)]
+    plain = quiz.present(photos[0], resolution)
+    known = {hashlib.sha256(img.tobytes()).hexdigest() for p in photos  # the set as the quiz showed it, and mirrored
+             for img in (quiz.present(p, resolution), quiz.present(p, resolution).transpose(Image.Transpose.FLIP_LEFT_RIGHT))}
+    fakes = [torch.rand(3, resolution, resolution) * 2 - 1 for _ in photos]
+    pairs = [quiz.make_pair(photo, fake, resolution, tmp_path) for photo, fake in zip(photos, fakes)]
+    shown = [(Image.open(getattr(pair, pair.real_side)).convert("RGB"),
+              Image.open(getattr(pair, quiz.SIDES[1 - quiz.SIDES.index(pair.real_side)])).convert("RGB")) for pair in pairs]
+    assert not [real for real, _ in shown if hashlib.sha256(real.tobytes()).hexdigest() in known]
+    views = set()
+    for photo, fake, pair, (real, shown_fake) in zip(photos, fakes, pairs, shown):
+        assert real.tobytes() == quiz.present(photo, resolution, view=pair.view).tobytes()
+        assert shown_fake.tobytes() == quiz.present(fake, resolution, view=pair.view).tobytes()  # the same path
+        left, top, right, bottom = pair.view.box
+        assert 0 <= left < right <= 1 and 0 <= top < bottom <= 1 and 0.85 <= right - left < 1
+        assert right - left == pytest.approx(bottom - top)
+        views.add(pair.view)
+    assert len(views) == len(photos) and {v.flip for v in views} == {True, False}
+    same = quiz.make_pair(photos[0], photos[0].float() / 127.5 - 1, resolution, tmp_path)  # one image, both sides
+    assert Image.open(same.left).tobytes() == Image.open(same.right).tobytes() != plain.tobytes()
 
 
 def test_each_session_sees_every_photo_once_before_any_repeats():

@@ -5,13 +5,15 @@ A script can answer far faster than a person looks at two cats. An answer counts
 - its session answered nothing in the previous ``min_gap_s`` (every attempt restarts that clock),
 - its client (one address; behind a proxy, the address the proxy saw) has fewer than
   ``client_max`` counted answers in the last ``client_window_s``. Sessions are cheap to make, so
-  this is the cap that holds against a script that opens many.
+  this is the cap that holds against a script that opens many. An IPv4 client is its address; an
+  IPv6 client is its /64, the block one subscriber gets (anyone can rotate through 2**64 addresses).
 Too fast answers are still revealed and stored, just not counted. The state is in memory, per
 process; a Space runs one process, so that is the whole picture there.
 """
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -26,7 +28,7 @@ class QuizLimits:
     client_window_s: float = 600.0  # ... in this many seconds (one every 5 s, sustained)
 
     @classmethod
-    def off(cls) -> "QuizLimits":
+    def off(cls) -> QuizLimits:
         return cls(0.0, 0.0, 10**9, 1.0)
 
 
@@ -43,8 +45,9 @@ class Pace:
 
     def check(self, session: str, client: str, shown_at: float) -> str | None:
         """Call once per answer that claims its pair. None: it counts (and is booked as counted);
-        else the reason it does not. ``shown_at``: this clock's time when the pair was sent."""
-        lim, now = self.limits, self.clock()
+        else the reason it does not. ``shown_at``: this clock's time when the pair was sent. ``client``:
+        an address or its ``client_key``; an IPv6 address is capped with the rest of its /64."""
+        lim, now, client = self.limits, self.clock(), client_key(client)
         with self._lock:
             last = self._last.pop(session, None)
             self._last[session] = now
@@ -76,40 +79,55 @@ def client_address(peer: str | None, forwarded_for: str | None) -> str:
     a local test or benchmark), never from a peer on the internet, which could write anything in it.
     A proxy appends the address it saw, and a client can put made-up ones in front, so the answer is
     the last public address of the chain (made-up private ones after it can't come from the client:
-    the proxies append after them). Without such a header: the peer itself."""
-    peer = (peer or "").strip() or "unknown"
-    if not forwarded_for or not _is_private(peer):
+    the proxies append after them). A hop may carry a port ("5.6.7.8:1234", "[2001:db8::1]:443");
+    the address is returned without it. Without such a header: the peer itself."""
+    peer_ip = _parse_address(peer or "")
+    peer = str(peer_ip) if peer_ip else (peer or "").strip() or "unknown"
+    if not forwarded_for or peer_ip is None or peer_ip.is_global:
         return peer
-    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    hops = [_parse_address(h) for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
-        if not _is_private(hop):
-            return hop if _is_ip(hop) else peer
-    return hops[0] if hops and _is_ip(hops[0]) else peer
+        if hop is None or hop.is_global:  # a word that is not an address counts as public: never trusted
+            return str(hop) if hop else peer
+    return str(hops[0]) if hops else peer
 
 
-def _is_ip(text: str) -> bool:
+def client_key(address: str) -> str:
+    """The key a client's answers are capped under: an IPv4 address itself, an IPv6 address its /64
+    ("2001:db8:1:2::/64"), anything else as given. Idempotent."""
+    ip = _parse_address(address)
+    if ip is None:
+        return address
+    return str(ipaddress.IPv6Network((ip, 64), strict=False)) if ip.version == 6 else str(ip)
+
+
+_BRACKETED = re.compile(r"\[([^\[\]]+)\](?::[0-9]{1,5})?")  # [IPv6] or [IPv6]:port
+_WITH_PORT = re.compile(r"([0-9.]+):[0-9]{1,5}")  # IPv4:port (IPv6 needs brackets to carry one)
+
+
+def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as a peer or a forwarded hop writes it, or None: "1.2.3.4", "1.2.3.4:80",
+    "2001:db8::1", "[2001:db8::1]" or "[2001:db8::1]:443", quoted or not. The port and an IPv6 zone
+    ("%eth0") are dropped; an IPv4-mapped IPv6 address ("::ffff:1.2.3.4") is its IPv4 address."""
+    text = text.strip().strip('"')
+    match = _BRACKETED.fullmatch(text) or _WITH_PORT.fullmatch(text)
+    host = match.group(1) if match else text
     try:
-        ipaddress.ip_address(text)
-        return True
+        ip = ipaddress.ip_address(host.partition("%")[0] if ":" in host else host)
     except ValueError:
-        return False
-
-
-def _is_private(text: str) -> bool:
-    """Not an internet address (a word that is not an address counts as public: never trusted)."""
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return not ip.is_global  # private, loopback, link-local, carrier-grade NAT (100.64/10), ...
+        return None
+    if match and (ip.version == 6) != text.startswith("["):  # "[1.2.3.4]": not a way to write one
+        return None
+    return ip.ipv4_mapped or ip if ip.version == 6 else ip
 
 
 def request_keys(request) -> tuple[str, str]:
-    """(session, client) of a gr.Request (or None, for a direct call in tests)."""
+    """(session, client) of a gr.Request (or None, for a direct call in tests). ``client`` is the
+    address's key (see ``client_key``): what Pace and QuizStore.record cap by."""
     if request is None:
         return "none", "none"
     headers = getattr(request, "headers", None) or {}
     client = getattr(request, "client", None)
     peer = getattr(client, "host", None) if client is not None else None
     session = getattr(request, "session_hash", None) or "none"
-    return str(session), client_address(peer, headers.get("x-forwarded-for"))
+    return str(session), client_key(client_address(peer, headers.get("x-forwarded-for")))
