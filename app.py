@@ -12,9 +12,11 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
-# Before gradio is imported: nothing phones home, and uploads/outputs go to our own temp folder.
+# Before gradio is imported: nothing phones home, and uploads/outputs go to our own temp folder (the
+# one name it has; app_ui.common.BUDGET keeps it in budget and drops what is older than 15 minutes).
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "catgan-gradio"))
 
@@ -22,16 +24,26 @@ import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 
 from app_ui import interpolate, quiz_tab, sample, score  # noqa: E402
-from app_ui.common import BUDGET, MAX_UPLOAD_MB, Settings  # noqa: E402
+from app_ui.common import BUDGET, MAX_UPLOAD_MB, Settings, out_dir  # noqa: E402
 from app_ui.guard import RequestLimits, scrub  # noqa: E402
-from app_ui.sources import ENV_WEIGHTS, find_sources  # noqa: E402
-from catgan import env  # noqa: E402
+from app_ui.model import Models  # noqa: E402
+from app_ui.sources import find_sources  # noqa: E402
+from catgan import (
+    env,  # noqa: E402
+    quiz,  # noqa: E402
+)
 from catgan.judges import DEFAULT_JUDGE, JUDGES  # noqa: E402
-from catgan.quiz import store as quiz  # noqa: E402
-from catgan.quiz import sync as quiz_sync
-from catgan.quiz.limits import QuizLimits  # noqa: E402
+from catgan.quiz import sync as quiz_sync  # noqa: E402
+from catgan.quiz.limits import Pace, QuizLimits  # noqa: E402
+from catgan.quiz.session import Quiz  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
+# a phone (up to 640 px wide) sees the cats first, and the four short tab labels fit without a "…" menu
+CSS = quiz_tab.CSS + """
+@media (max-width: 640px) {
+  .catgan-cats { order: -1; }
+  .tab-container button[role="tab"] { padding-left: 8px !important; padding-right: 8px !important; }
+}"""
 
 
 def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, quiz_db: str | Path | None = None,
@@ -44,34 +56,52 @@ def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, 
     sources, sources_error = find_sources(Path(weights_root))
     real = env.value(env.REAL) if real_source is None else real_source
     settings = Settings(Path(weights_root), sources, sources_error, real or None, real_limit,
-                        Path(quiz_db) if quiz_db else quiz.default_db_path(), tuple(JUDGES), judge)
+                        Path(quiz_db) if quiz_db else quiz.default_db_path(), judge)
     repo = env.value(env.QUIZ_REPO) if quiz_repo is None else quiz_repo
-    store, notice = quiz_sync.open_store(settings.quiz_db, repo) if settings.real_source else (None, None)
-    with gr.Blocks(title="catgan", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+    store, notice = (quiz_sync.open_store(settings.quiz_db, repo, models=settings.sources) if settings.real_source
+                     else (None, None))  # the statistics show only this app's models
+    models = Models(settings)
+    the_quiz = Quiz(settings.real_source, models.fake, store, Pace(quiz_limits), out_dir, settings.real_limit)
+    with gr.Blocks(title="catgan", analytics_enabled=False) as demo:
         gr.Markdown("# 🐱 catgan\nCats grown by GANs trained on unlabeled cat faces, and a classifier that "
-                    "judges them.  \n" + header(settings))
+                    "judges them.")
         with gr.Tab("Sample", id="sample"):
-            controls = sample.build(settings)
+            controls = sample.build(models)
         with gr.Tab("Interpolate", id="interpolate"):
-            interpolate.build(settings, controls)
-        with gr.Tab("Which cat is real?", id="quiz") as quiz_page:
-            refresh_stats, stats = quiz_tab.build(settings, store, quiz_limits, notice)
+            followers = [interpolate.build(models, controls)]
+        with gr.Tab("Quiz", id="quiz") as quiz_page:
+            opened = quiz_tab.build(the_quiz, notice)
         with gr.Tab("Score", id="score"):
-            score.build(settings, controls)
-        fn, inputs, outputs = sample.startup(settings, controls)
-        demo.load(fn, inputs, outputs, api_visibility="private")
-        quiz_page.select(refresh_stats, None, stats, api_visibility="private")
+            followers.append(score.build(models, controls))
+        gr.Markdown(about(settings))
+        demo.load(*controls.startup, api_visibility="private")
+        quiz_page.select(*opened, api_visibility="private")
+        # the other tabs' model pickers follow the Sample tab's (in the browser) until changed there
+        controls.model.change(None, controls.model, followers, js="(m) => [m, m]", api_visibility="private")
+
+    async def warm_up():  # one of Gradio's start-up events: runs at launch, and must not hold it up
+        threading.Thread(target=warm, args=(models, the_quiz), daemon=True, name="catgan-warm-up").start()
+
+    demo.extra_startup_events.append(warm_up)
     return demo
 
 
-def header(settings: Settings) -> str:
+def warm(models: Models, the_quiz: Quiz) -> None:
+    """Load every model and decode the quiz's photos, so that no visitor waits for either (a cold
+    first quiz pair took 5.5 s)."""
+    models.warm()
+    if the_quiz.source:
+        the_quiz.warm()
+
+
+def about(settings: Settings) -> str:
     if settings.sources:
         models = ", ".join(f"`{s.name}` ({s.shown})" for s in settings.sources.values())
     else:
         models = "none yet (see the Sample tab)"
     text = f"**Weights:** {models}. **Judge:** `{settings.default_judge}` by default (pick another in the Score tab)."
     error = settings.sources_error
-    return text + (f"  \n⚠️ {ENV_WEIGHTS} ignored: {scrub(error)}" if error else "")
+    return text + (f"  \n⚠️ {env.WEIGHTS} ignored: {scrub(error)}" if error else "")
 
 
 def launch_options(host: str = "127.0.0.1", port: int | None = None) -> dict:
@@ -80,7 +110,7 @@ def launch_options(host: str = "127.0.0.1", port: int | None = None) -> dict:
     from starlette.middleware import Middleware
 
     return dict(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[],
-                show_error=False, css=quiz_tab.CSS,
+                show_error=False, css=CSS,
                 app_kwargs={"middleware": [Middleware(RequestLimits, budget=BUDGET)]})
 
 

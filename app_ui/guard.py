@@ -20,6 +20,7 @@ from catgan.cli import one_line
 
 MAX_TEXT = 96  # characters in any text a visitor types or sends (model ids, choices)
 MAX_SEED = 2**31 - 1  # seeds: what "New cats" draws from
+MAX_ERROR = 500  # characters in any error message a visitor sees (fail)
 MAX_BODY = 64 * 1024  # bytes in any request body but an upload (the largest real one is ~1 KB)
 TEMP_BUDGET = 500 * 2**20  # bytes in the app's temp folder (uploads, outputs and Gradio's copies)
 ROOT = Path(__file__).resolve().parents[1]  # the repository (app.py, app_ui/, catgan/)
@@ -28,6 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository (app.py, app_ui/, c
 def short(text, limit: int = 80) -> str:
     """``text`` as one line of at most ``limit`` characters: safe to put in an error message."""
     return one_line(str(text), limit)
+
+
+def fail(message) -> gr.Error:
+    """The app's one way to report a mistake: ``message`` scrubbed (no absolute paths, no tokens) on
+    one line of at most MAX_ERROR characters. ``raise fail(...)``."""
+    return gr.Error(short(scrub(str(message)), MAX_ERROR))
 
 
 def bounded(component: gr.components.Component, limit: int = MAX_TEXT):
@@ -39,7 +46,7 @@ def bounded(component: gr.components.Component, limit: int = MAX_TEXT):
 
     def preprocess(payload):
         if isinstance(payload, str) and len(payload) > limit:
-            raise gr.Error(f"{component.label or 'That value'}: at most {limit} characters, please.")
+            raise fail(f"{component.label or 'That value'}: at most {limit} characters, please.")
         return inner(payload)
 
     component.preprocess = preprocess
@@ -49,7 +56,7 @@ def bounded(component: gr.components.Component, limit: int = MAX_TEXT):
 def check_text(value, what: str, limit: int = MAX_TEXT) -> str:
     """The server-side check for handlers reached without a component (API calls included)."""
     if not isinstance(value, str) or len(value) > limit:
-        raise gr.Error(f"{what}: at most {limit} characters, please.")
+        raise fail(f"{what}: at most {limit} characters, please.")
     return value
 
 
@@ -65,19 +72,22 @@ def public_path(path) -> str:
 
 
 ABSOLUTE = re.compile(r"(?<![\w.:/])(?:/[\w.@+-]+){2,}")  # /a/b..., not a URL's or a relative path's
+TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{8,}|(?i:\b(?:bearer|token|authorization)[=: ]+)[\w.-]{8,}")
 
 
 def scrub(text: str) -> str:
-    """``text`` with every absolute path shortened: the repository's own files to repository-relative
-    paths, any other to its last part ("…/name")."""
+    """``text`` with every absolute path shortened (the repository's own files to repository-relative
+    paths, any other to its last part: "…/name") and every access token hidden."""
     text = text.replace(str(ROOT) + os.sep, "")
+    text = TOKEN.sub("[token hidden]", text)
     return ABSOLUTE.sub(lambda m: "…/" + m.group(0).rsplit("/", 1)[-1], text)
 
 
 # ---------------------------------------------------------------- disk
 
 class DiskBudget:
-    """Keeps the files under ``root`` within ``max_bytes``, deleting the oldest first.
+    """The app's one temp-file manager: keeps the files under ``root`` within ``max_bytes``, deleting
+    the oldest first, and deletes files older than ``max_age_s`` (None: kept while in budget).
 
     ``make_room(n)`` is called before anything is written (outputs, quiz pairs, uploads). When the
     bytes announced since the last scan could break the budget, it rescans and evicts at once;
@@ -86,8 +96,9 @@ class DiskBudget:
     was not announced. The bound is therefore the budget plus what is written within ``rescan_s``
     beyond the announced sizes."""
 
-    def __init__(self, root: Path, max_bytes: int = TEMP_BUDGET, rescan_s: float = 2.0):
-        self.root, self.max_bytes, self.rescan_s = Path(root), max_bytes, rescan_s
+    def __init__(self, root: Path, max_bytes: int = TEMP_BUDGET, rescan_s: float = 2.0,
+                 max_age_s: float | None = None):
+        self.root, self.max_bytes, self.rescan_s, self.max_age_s = Path(root), max_bytes, rescan_s, max_age_s
         self.lock = threading.Lock()
         self.total, self.scanned_at, self.scanning = 0, 0.0, False
 
@@ -124,9 +135,9 @@ class DiskBudget:
     def _enforce(self, target: int) -> None:
         files = sorted(self._files())
         total = sum(size for _, size, _ in files)
-        emptied = set()
-        for _, size, path in files:  # oldest first
-            if total <= max(target, 0):
+        emptied, too_old = set(), time.time() - (self.max_age_s if self.max_age_s is not None else float("inf"))
+        for mtime, size, path in files:  # oldest first
+            if total <= max(target, 0) and mtime >= too_old:
                 break
             try:
                 os.remove(path)

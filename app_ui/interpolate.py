@@ -7,27 +7,27 @@ import torch
 from catgan import latent
 from catgan.images import save_gif, to_pil, write_mp4
 
-from .common import RESAMPLING, Settings, generate, out_dir, shown_location, upscale_grid
-from .guard import MAX_SEED, bounded, short
-from .sample import SampleControls, current_latents
+from .common import out_dir
+from .guard import MAX_SEED, bounded, fail, short
+from .model import RESAMPLING, Models, generate, shown_location, upscale_grid
+from .sample import SampleControls, model_picker
 
 MAX_FRAMES = 120
 STRIP = 12  # frames shown in the strip
 
 
-def interpolate(settings: Settings, start, seed_a, seed_b, method, frames, fps, mode, resampling,
+def interpolate(models: Models, start, seed_a, seed_b, method, frames, fps, mode, resampling,
                 model, sample_seed, truncation, pcs: dict | None = None):
     frames, fps = int(frames), float(fps)
     if not 2 <= frames <= MAX_FRAMES:
-        raise gr.Error(f"Frames must be between 2 and {MAX_FRAMES}.")
+        raise fail(f"Frames must be between 2 and {MAX_FRAMES}.")
     if not 1 <= fps <= 60:
-        raise gr.Error("Frames per second must be between 1 and 60.")
+        raise fail("Frames per second must be between 1 and 60.")
     if method not in latent.METHODS or mode not in latent.MODES or resampling not in RESAMPLING:
-        raise gr.Error("Unknown interpolation method, mode or upscaling.")
-    if start == "current sample":  # the first cat of the Sample tab, sliders included
-        g, loaded, z_a = current_latents(settings, model, sample_seed, truncation, pcs)
-    else:
-        g, loaded, z_a = current_latents(settings, model, seed_a, truncation)
+        raise fail("Unknown interpolation method, mode or upscaling.")
+    current = start == "current sample"  # the first cat of the Sample tab, sliders included
+    loaded, z_a = models.latents(model, sample_seed if current else seed_a, truncation, pcs if current else None)
+    g = loaded.generator
     z_b = latent.latents(g.config.z_dim, 1, int(seed_b or 0), float(truncation))
     x = generate(g, latent.path(z_a, z_b, frames, method=method, mode=mode))  # (T, 3, S, S)
     size = g.config.img_size
@@ -39,21 +39,23 @@ def interpolate(settings: Settings, start, seed_a, seed_b, method, frames, fps, 
     save_gif(big, gif, duration_ms=max(20, round(1000 / fps)), loop=0)
     picks = torch.linspace(0, len(x) - 1, min(STRIP, len(x))).round().long()
     strip = upscale_grid(x[picks], size * 2, resampling, nrow=len(picks))
-    what = "the current sample" if start == "current sample" else f"seed {int(seed_a or 0)}"
+    what = "the current sample" if current else f"seed {int(seed_a or 0)}"
     info = (f"{len(x)} frames ({method}, {mode}) from {what} to seed {int(seed_b or 0)} at {fps:g} fps; "
             f"model {short(model)} (weights `{shown_location(loaded)}`)")
     return str(mp4), str(gif), strip, [str(mp4), str(gif)], info
 
 
-def build(settings: Settings, sample: SampleControls) -> None:
+def build(models: Models, sample: SampleControls) -> gr.Dropdown:
+    """The tab; returns its model picker (it follows the Sample tab's until changed)."""
     gr.Markdown("Walk from one cat to another through the latent space. Slerp follows the sphere where "
                 "Gaussian latents live; lerp takes the straight line (and passes closer to the mean cat).")
     with gr.Row():
+        model = model_picker(models, label="Model (starts as the Sample tab's)", scale=2)
         start = bounded(gr.Radio(["seed", "current sample"], value="seed", label="Start from"))
         seed_a = gr.Number(0, precision=0, label="Start seed", minimum=0, maximum=MAX_SEED)
         seed_b = gr.Number(1, precision=0, label="End seed", minimum=0, maximum=MAX_SEED)
-        method = bounded(gr.Radio(list(latent.METHODS), value="slerp", label="Path"))
     with gr.Row():
+        method = bounded(gr.Radio(list(latent.METHODS), value="slerp", label="Path"))
         frames = gr.Slider(2, MAX_FRAMES, value=48, step=1, label="Frames")
         fps = gr.Slider(1, 60, value=24, step=1, label="Frames per second")
         mode = bounded(gr.Radio(list(latent.MODES), value="ping-pong", label="Playback"))
@@ -68,9 +70,10 @@ def build(settings: Settings, sample: SampleControls) -> None:
     # the argument names are the API's parameter names; sample_seed, truncation and pc1..pc8 are the
     # Sample tab's (with d1..d6), used when start == "current sample"
     def run(start, seed_a, seed_b, method, frames, fps, mode, resampling, model, sample_seed, truncation, **pcs):
-        return interpolate(settings, start, seed_a, seed_b, method, frames, fps, mode, resampling, model,
+        return interpolate(models, start, seed_a, seed_b, method, frames, fps, mode, resampling, model,
                            sample_seed, truncation, pcs)
 
     go.click(run, [start, seed_a, seed_b, method, frames, fps, mode, sample.resampling,
-                   sample.model, sample.seed, sample.truncation], [video, gif, strip, files, info],
+                   model, sample.seed, sample.truncation], [video, gif, strip, files, info],
              inputs_kwargs=sample.pcs(), api_name="interpolate", concurrency_limit=1)
+    return model

@@ -9,16 +9,16 @@ import warnings
 import gradio as gr
 import torch
 
-from catgan import latent
+from catgan import quiz
 from catgan.eval.metrics import cat_rate
 from catgan.images import to_pil
 from catgan.judges import JUDGES, JudgeUnavailable, load_judge
 from catgan.judges.cam import judge_map, overlay
-from catgan.quiz import store as quiz
 
-from .common import Settings, generate, load_model, upload_image
-from .guard import bounded, scrub, short
-from .sample import SampleControls, current_latents
+from .common import upload_image
+from .guard import bounded, fail, scrub, short
+from .model import Models
+from .sample import SampleControls, model_picker
 
 MAX_BATCH = 256
 MIN_MAP_SIDE = 256  # a 64 px cat's map is shown at least this big
@@ -36,11 +36,11 @@ def _judge(name: str):
 
 def get_judge(name: str):
     if name not in JUDGES:
-        raise gr.Error(f"Unknown judge {short(name)!r}; choose one of {', '.join(JUDGES)}.")
+        raise fail(f"Unknown judge {short(name)!r}; choose one of {', '.join(JUDGES)}.")
     try:
         return _judge(name)
     except (JudgeUnavailable, OSError, ValueError) as e:
-        raise gr.Error(f"The judge {name} is not available here: {short(scrub(str(e)), 300)}") from None
+        raise fail(f"The judge {name} is not available here: {short(e, 300)}") from None
 
 
 def judge_line(judge, notice) -> str:
@@ -48,9 +48,12 @@ def judge_line(judge, notice) -> str:
     return line + (f"  \n⚠️ {scrub(notice)}" if notice else "")
 
 
+NO_IMAGE = "Upload an image first, or send the current sample from the Sample tab."
+
+
 def score_image(image, judge: str):
     if image is None:
-        raise gr.Error("Upload an image first, or send the current sample from the Sample tab.")
+        raise fail(NO_IMAGE)
     scorer, notice = get_judge(judge)
     v = scorer.score([image])[0]
     verdict = "**a cat** 🐱" if v.is_cat else ("**a big cat**, not a house cat" if v.is_big_cat else "**not a cat**")
@@ -68,31 +71,25 @@ def where_it_looks(judge, image) -> tuple:
     return picture, f"{judge.name}: {m.label} ({m.prob:.2f})"
 
 
-def send_sample(settings: Settings, model, seed, truncation, pcs: dict | None = None):
-    g, _, z = current_latents(settings, model, seed, truncation, pcs)
-    return to_pil(generate(g, z))[0]
-
-
 _TABLES: dict[tuple, tuple] = {}
 _TABLES_LOCK = threading.Lock()
 
 
-def batch_table(settings: Settings, model, judge: str, n):
-    n = int(n)
+def batch_table(models: Models, model, judge: str, n):
+    n, settings = int(n), models.settings
     if not 1 <= n <= MAX_BATCH:
-        raise gr.Error(f"Batch size must be between 1 and {MAX_BATCH}.")
-    key_model, loaded = load_model(settings, model)
+        raise fail(f"Batch size must be between 1 and {MAX_BATCH}.")
+    key_model, _ = models.load(model)
     scorer, notice = get_judge(judge)
     key = (key_model, scorer.name, scorer.weights, n, settings.real_source)
     with _TABLES_LOCK:  # cached: the same question always gets the same answer, computed once
         if key not in _TABLES:
-            g = loaded.generator
-            rows = [_row(f"generated: {model}", scorer.score(generate(g, latent.latents(g.config.z_dim, n, 0))))]
+            rows = [_row(f"generated: {model}", scorer.score(models.images(model, 0, n=n)[1]))]
             if settings.real_source:
                 try:
                     photos = quiz.real_photos(settings.real_source, 64, settings.real_limit)
                 except quiz.QuizError as e:
-                    raise gr.Error(str(e)) from None
+                    raise fail(e) from None
                 pick = torch.randperm(len(photos), generator=torch.Generator().manual_seed(0))[:n]
                 rows.insert(0, _row("real photos", scorer.score(photos[pick])))
             _TABLES[key] = rows
@@ -113,7 +110,7 @@ def _row(name: str, verdicts) -> list:
 
 def compare(image):
     if image is None:
-        raise gr.Error("Upload an image first, or send the current sample from the Sample tab.")
+        raise fail(NO_IMAGE)
     rows, maps = [], []
     for name in JUDGES:
         try:
@@ -131,7 +128,8 @@ def compare(image):
     return rows, maps
 
 
-def build(settings: Settings, sample: SampleControls) -> None:
+def build(models: Models, sample: SampleControls) -> gr.Dropdown:
+    """The tab; returns the batch's model picker (it follows the Sample tab's until changed)."""
     gr.Markdown("Ask a pretrained classifier whether an image is a cat (ImageNet classes 281–285; lions and "
                 "tigers count as big cats, not cats).")
     with gr.Row():
@@ -139,7 +137,7 @@ def build(settings: Settings, sample: SampleControls) -> None:
             image = upload_image(label="Image (PNG, JPEG, WebP, GIF, BMP, TIFF; up to 10 MB)", type="pil",
                                 sources=["upload", "clipboard"], height=260)
             send = gr.Button("Use the current sample (Sample tab, first cat)")
-            judge = bounded(gr.Dropdown(list(JUDGES), value=settings.default_judge, label="Judge"))
+            judge = bounded(gr.Dropdown(list(JUDGES), value=models.settings.default_judge, label="Judge"))
             go = gr.Button("Score", variant="primary")
         with gr.Column(scale=1):
             top5 = gr.Label(num_top_classes=5, label="Top-5")
@@ -147,8 +145,9 @@ def build(settings: Settings, sample: SampleControls) -> None:
         with gr.Column(scale=1):
             where = gr.Image(label="Where the judge looks (Grad-CAM of its top class)", type="pil", format="png",
                              interactive=False, height=260)
+
     def use_sample(model, seed, truncation, **pcs):  # its argument names are the API's parameter names
-        return send_sample(settings, model, seed, truncation, pcs)
+        return to_pil(models.images(model, seed, truncation, pcs)[1])[0]
 
     send.click(use_sample, [sample.model, sample.seed, sample.truncation], image, inputs_kwargs=sample.pcs(),
                api_name="send_sample")
@@ -162,10 +161,12 @@ def build(settings: Settings, sample: SampleControls) -> None:
     cmp_go.click(compare, image, [cmp_table, cmp_maps], api_name="compare", concurrency_id="judge")
     with gr.Accordion("Batch: generated vs real, like Table 1 of the poster this project reproduces", open=False):
         with gr.Row():
+            model = model_picker(models, label="Model (starts as the Sample tab's)")
             n = gr.Slider(8, MAX_BATCH, value=64, step=8, label="Images per row (N)")
             batch_go = gr.Button("Score a batch")
         table = gr.Dataframe(headers=["images", "n", "cat-rate", "95 % CI", "mean P(cat)", "big-cat rate"],
                              interactive=False, label="Cat-rates", show_label=False)
         note = gr.Markdown(label="Note")
-    batch_go.click(functools.partial(batch_table, settings), [sample.model, judge, n], [table, note],
+    batch_go.click(functools.partial(batch_table, models), [model, judge, n], [table, note],
                    api_name="batch", concurrency_id="judge")
+    return model

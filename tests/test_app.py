@@ -6,6 +6,8 @@ import os
 import re
 import shutil
 import struct
+import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -21,8 +23,10 @@ gradio_client = pytest.importorskip("gradio_client")
 httpx = pytest.importorskip("httpx")
 
 import app  # noqa: E402
-from app_ui import sources  # noqa: E402
+from app_ui import common, guard, quiz_tab, score, sources  # noqa: E402
 from app_ui.sources import WeightSource  # noqa: E402
+from catgan import env  # noqa: E402
+from catgan import quiz as quiz_store  # noqa: E402
 from catgan.models import ModelConfig, build_generator  # noqa: E402
 from catgan.quiz.limits import QuizLimits  # noqa: E402
 
@@ -37,8 +41,12 @@ def tiny_weights(root):
         g = build_generator(ModelConfig(arch=arch, img_size=size, z_dim=16, g_width=8, d_width=8))
         g.save_pretrained(root / name, config=g.config)
     vectors = torch.nn.functional.normalize(torch.randn(2, 16, generator=torch.Generator().manual_seed(0)), dim=1)
-    save_directions(root / "dcgan-64", vectors, {"directions": [{"attribute": "lightness", "label": "dark ↔ light fur"},
-                                                               {"attribute": "p_siamese", "label": "Siamese ↔"}]})
+    shipped = [{"attribute": "lightness", "label": "dark ↔ light fur"},
+               {"attribute": "p_siamese", "label": "Siamese ↔"}]
+    spread = {"lightness": 1.0, "p_siamese": 1.0}
+    tried = [{**d, "ships": True, "effects": {a: {"mean": 0.0} for a in spread}} for d in shipped]
+    save_directions(root / "dcgan-64", vectors, {"judge": "tiny", "spread": spread, "config": {"n_test": 8},
+                                                 "step": 1.0, "directions": shipped, "tried": tried})
     return root
 
 
@@ -97,6 +105,8 @@ def test_the_api_is_one_named_endpoint_per_action(client):
     sliders = [f"d{i}" for i in range(1, 7)] + [f"pc{i}" for i in range(1, 9)]
     assert names["/slide"] == names["/sample"] == ["model", "seed", "n", "truncation", "resampling", "zoom", *sliders]
     assert names["/quiz_answer"] == ["side"] and names["/score"] == ["image", "judge"]
+    # Interpolate and Batch name the model they use (their own pickers, which start as the Sample tab's)
+    assert names["/batch"] == ["model", "judge", "n"] and "model" in names["/interpolate"]
 
 
 def test_building_the_demo_leaves_global_state_alone(weights, tmp_path):
@@ -110,6 +120,25 @@ def test_building_the_demo_leaves_global_state_alone(weights, tmp_path):
         torch.set_num_threads(before)
 
 
+def test_every_error_is_scrubbed_onto_one_short_line():
+    error = guard.fail("Could not load\n/home/someone/.cache/x/model.safetensors: hf_AbCdEfGh12345678 " + "x" * 2000)
+    assert len(error.message) <= guard.MAX_ERROR and "\n" not in error.message
+    assert "/home/someone" not in error.message and "…/model.safetensors" in error.message
+    assert "hf_AbCd" not in error.message and "[token hidden]" in error.message
+
+
+def test_one_temp_file_manager_keeps_the_budget_and_drops_old_files(weights, tmp_path):
+    budget = guard.DiskBudget(tmp_path, max_bytes=10**9, max_age_s=3600)
+    for name, age in (("old", 7200), ("new", 60)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cats.png").write_bytes(b"x")
+        os.utime(tmp_path / name / "cats.png", (time.time() - age,) * 2)
+    budget.make_room(0)  # far within budget: only the age counts
+    assert not (tmp_path / "old").exists() and (tmp_path / "new" / "cats.png").exists()
+    assert common.BUDGET.root == common.OUT_ROOT.parent and common.BUDGET.max_age_s == common.KEEP_S
+    assert app.build_demo(weights, real_source="", quiz_db=tmp_path / "q.sqlite").delete_cache is None  # not Gradio's
+
+
 # ---------------------------------------------------------------- the weight sources (CATGAN_WEIGHTS)
 
 def test_weight_sources_setting(weights, tmp_path, monkeypatch):
@@ -120,9 +149,9 @@ def test_weight_sources_setting(weights, tmp_path, monkeypatch):
     (root / "resnet-animals" / "config.json").write_text(json.dumps({"depth": 20, "width": 64, "arch": "fast-resnet"}))
     (root / "broken").mkdir()
     (root / "broken" / "config.json").write_text("{not json")
-    monkeypatch.delenv(sources.ENV_WEIGHTS, raising=False)
+    monkeypatch.delenv(env.WEIGHTS, raising=False)
     assert sources.weight_sources(weights_root=root) == {"gan-32": WeightSource("gan-32", str(root / "gan-32"))}
-    monkeypatch.setenv(sources.ENV_WEIGHTS, " gan-32 = u/cats@v1 , gan-64=u/gan64,dcgan-64=weights/dcgan-64")
+    monkeypatch.setenv(env.WEIGHTS, " gan-32 = u/cats@v1 , gan-64=u/gan64,dcgan-64=weights/dcgan-64")
     found = sources.weight_sources(weights_root=root)  # read at call time
     assert found == {"gan-32": WeightSource("gan-32", "u/cats", "v1"), "gan-64": WeightSource("gan-64", "u/gan64"),
                      "dcgan-64": WeightSource("dcgan-64", "weights/dcgan-64")}
@@ -182,7 +211,7 @@ def test_model_picker_refuses_paths_and_explains_missing_models(client):
 
 
 def test_no_weights_and_a_broken_setting_give_readable_errors(tmp_path, monkeypatch):
-    monkeypatch.setenv(sources.ENV_WEIGHTS, "u/cats")
+    monkeypatch.setenv(env.WEIGHTS, "u/cats")
     with Served(tmp_path, weights_root=tmp_path / "empty", real_source="", quiz_db=tmp_path / "q.sqlite") as s:
         assert "CATGAN_WEIGHTS ignored: CATGAN_WEIGHTS entry 'u/cats'" in httpx.get(s.url + "config").text
         c = s.client()
@@ -213,7 +242,7 @@ def test_interpolate_tab(client):
 
 def test_quiz_flow_score_streak_and_stats(server):
     c = server.client()
-    with pytest.raises(AppError, match="New pair"):
+    with pytest.raises(AppError, match=f"Press '{quiz_tab.NEXT}' first"):  # the button's own label
         c.predict("left", api_name="/quiz_answer")
     with pytest.raises(AppError, match="(?i)choices"):
         c.predict("middle", api_name="/quiz_answer")
@@ -249,6 +278,25 @@ def test_the_app_on_the_shipped_weights_offers_only_generators(tmp_path, cats_zi
         for name, size in (("dcgan-64", 64), ("gan-32", 32)):
             image, info = c.predict(name, 1, 1, 1.0, "nearest", 1, api_name="/sample")
             assert Image.open(image).size == (size, size) and name in info
+
+
+def test_the_quiz_is_warm_at_launch_so_its_first_pair_is_quick(tmp_path, cats_zip, monkeypatch):
+    """At launch a background thread loads every model and decodes the photos (a cold first pair
+    took 5.5 s): the first pair then loads and decodes nothing."""
+    warmed, real_warm = threading.Event(), app.warm
+    monkeypatch.setattr(app, "warm", lambda *args: (real_warm(*args), warmed.set()))
+    weights = tiny_weights(tmp_path / "weights")  # models and a photo limit no other test has loaded
+    with Served(tmp_path, weights_root=weights, real_source=str(cats_zip), real_limit=37,
+                quiz_db=tmp_path / "quiz.sqlite") as s:
+        assert warmed.wait(120)
+        loads, decoded = common._load.cache_info().misses, []
+        monkeypatch.setattr(quiz_store.photos, "load_images", lambda *args, **kw: decoded.append(args))
+        c = s.client()
+        start = time.perf_counter()
+        left, *_ = c.predict(api_name="/quiz_new")
+        took = time.perf_counter() - start
+        assert Image.open(left).size == (64, 64) and common._load.cache_info().misses == loads and not decoded
+        print(f"first quiz pair after launch: {took:.2f} s")  # 0.1-0.3 s on 2 busy cores (README)
 
 
 def test_quiz_answers_outlive_the_app(server, tmp_path, weights, cats_zip):
@@ -302,7 +350,7 @@ def forged_png(width, height):
     return bytes(data)
 
 
-def test_score_tab(client, tmp_path):
+def test_score_tab(client, tmp_path, monkeypatch):
     sample = client.predict("dcgan-64", 3, 1.0, api_name="/send_sample")
     assert Image.open(sample).size == (64, 64)
     label, text, where = client.predict(gradio_client.handle_file(sample), "efficientnet_lite0", api_name="/score")
@@ -317,7 +365,10 @@ def test_score_tab(client, tmp_path):
     assert rows["efficientnet_lite0"][1] in ("cat", "not a cat") and rows["resnet50"][1] == "unavailable"
     table, note = client.predict("gan-32", "efficientnet_lite0", 8, api_name="/batch")
     assert [r[0] for r in table["data"]] == ["real photos", "generated: gan-32"] and "efficientnet_lite0" in note
-    assert client.predict("gan-32", "efficientnet_lite0", 8, api_name="/batch")[0] == table  # cached
+    scorer, _ = score._judge("efficientnet_lite0")  # the very judge the server uses (one per process)
+    calls = []
+    monkeypatch.setattr(scorer, "score", lambda *a, **k: calls.append(a) or pytest.fail("scored again"))
+    assert client.predict("gan-32", "efficientnet_lite0", 8, api_name="/batch")[0] == table and not calls  # cached
 
 
 @pytest.mark.parametrize("name, content, message", [

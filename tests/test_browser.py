@@ -27,7 +27,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-b
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def browser(tmp_path_factory):
+    """(browser, url): Chromium and the app it visits."""
     tmp = tmp_path_factory.mktemp("browser")
     fakes = write_zip(tmp / "synthetic-cats.zip",
                       {f"{i}.jpg": jpeg_bytes(im) for i, im in enumerate(synthetic_faces(40))})
@@ -36,18 +37,28 @@ def page(tmp_path_factory):
         os.environ[var] = str(tmp / "home")
     with (Served(tmp, weights_root=weights, real_source=str(fakes), real_limit=40, quiz_db=tmp / "quiz.sqlite",
                  quiz_limits=QuizLimits.off()) as server, sync_api.sync_playwright() as p):
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1280, "height": 1000})
-        pg.set_default_timeout(30_000)
-        pg.goto(server.url, wait_until="load")
-        yield pg
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium, server.url
+        chromium.close()
 
 
-def shot(page, name):
+def open_page(browser, **kwargs):
+    chromium, url = browser
+    pg = chromium.new_page(**kwargs)
+    pg.set_default_timeout(30_000)
+    pg.goto(url, wait_until="load")
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    return open_page(browser, viewport={"width": 1280, "height": 1000})
+
+
+def shot(page, name, full_page=True):
     folder = Path(os.environ.get("CATGAN_SCREENSHOTS") or Path(os.environ.get("TMPDIR", "/tmp")) / "catgan-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
     assert (folder / f"{name}.png").stat().st_size > 10_000
 
 
@@ -72,16 +83,19 @@ def test_sample_tab_in_a_browser(page):
 
 
 def test_interpolate_tab_in_a_browser(page):
+    page.get_by_label("Model (weights/").click()  # another model in the Sample tab: Interpolate follows it
+    page.get_by_role("option", name=re.compile(r"^gan-32")).click()
+    page.get_by_text("GAN at 32 px").first.wait_for()
     page.get_by_role("tab", name="Interpolate").click()
     page.get_by_role("button", name="Interpolate", exact=True).click()
     page.get_by_text("frames (slerp, ping-pong)").wait_for()
+    assert page.get_by_text("; model gan-32 (weights").is_visible()
     page.locator("video").first.wait_for()
     shot(page, "interpolate")
 
 
 def test_quiz_tab_in_a_browser(page):
-    page.get_by_role("tab", name="Which cat is real?").click()
-    page.get_by_role("button", name="Next pair").click()
+    page.get_by_role("tab", name="Quiz").click()  # the tab opens with a pair, no button needed
     page.locator("img[src*='/catgan/'][src$='.png']:visible").nth(1).wait_for()
     page.get_by_role("button", name="The left one is real").click()
     page.get_by_text("cat is the real photo").wait_for()
@@ -109,3 +123,19 @@ def test_score_tab_in_a_browser(page):
     page.get_by_text("efficientnet_lite0: ").first.wait_for()  # a map's caption in the gallery
     page.wait_for_function("() => [...document.images].every(img => img.complete)")
     shot(page, "score")
+
+
+def test_a_phone_sees_cats_and_every_tab_on_its_first_screen(browser):
+    phone = open_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    cats = phone.locator("img[src$='cats.png']").first  # the Sample tab's grid, drawn at page load
+    cats.wait_for()
+    phone.wait_for_function("() => [...document.images].every(img => img.complete)")
+    box = cats.bounding_box()
+    assert box["height"] > 200 and box["y"] >= 0 and box["y"] + box["height"] <= 844, box
+    for name in ("Sample", "Interpolate", "Quiz", "Score"):  # no tab hides in a "…" menu
+        tab = phone.get_by_role("tab", name=name, exact=True)
+        assert tab.is_visible(), name
+        tab_box = tab.bounding_box()
+        assert 0 <= tab_box["x"] and tab_box["x"] + tab_box["width"] <= 390 and tab_box["y"] < box["y"], name
+    shot(phone, "phone", full_page=False)  # docs/screenshots/phone.png: what a phone shows first
+    phone.close()

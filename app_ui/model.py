@@ -1,0 +1,139 @@
+"""The app's generators behind one object (the app.py/model.py split of the hysts StyleGAN2 Space):
+which models there are, loading them (cached, shared read-only by every visitor), latents moved
+along the sliders' directions, cats, grids and quiz fakes. The tabs call a ``Models`` and only lay
+out and format what it returns.
+
+Two kinds of sliders move a latent: the model's named directions (catgan.latent.directions: "dark
+↔ light fur", ...; API names d1..d6) and its GANSpace principal directions (pc1..pc8).
+"""
+from __future__ import annotations
+
+import secrets
+import warnings
+
+import torch
+from PIL import Image
+
+from catgan import latent
+from catgan.hub import loader as hub
+from catgan.images import make_grid
+from catgan.latent.directions import load_directions
+from catgan.quiz.session import Fake
+
+from .common import Settings, load_model, to_png
+from .guard import fail, public_path, scrub, short
+
+N_SLIDERS = 8
+N_NAMED = 6
+PCS = [f"pc{i + 1}" for i in range(N_SLIDERS)]  # the principal directions' sliders in the API
+NAMED = [f"d{i + 1}" for i in range(N_NAMED)]  # the named directions' sliders, in the model's order
+RESAMPLING = {"nearest": Image.Resampling.NEAREST, "bicubic": Image.Resampling.BICUBIC}
+
+
+def amounts_of(sliders: dict | None, names=PCS) -> list[float]:
+    """Keyword slider values -> amounts in slider order (a missing one is 0)."""
+    return [float((sliders or {}).get(name) or 0) for name in names]
+
+
+@torch.inference_mode()
+def generate(generator, z: torch.Tensor) -> torch.Tensor:
+    """(N, 3, S, S) in [-1, 1] from latents (N, z_dim)."""
+    return generator(z)
+
+
+def upscale_grid(x: torch.Tensor, cell: int, resampling: str, nrow: int | None = None) -> Image.Image:
+    """A grid of (N, 3, S, S) images, each upscaled to ``cell`` px with the chosen filter."""
+    if resampling not in RESAMPLING:
+        raise fail(f"Resampling must be one of {', '.join(RESAMPLING)}.")
+    scale = max(1, round(cell / x.shape[-1]))
+    grid = make_grid(x, nrow=nrow, pad=1)
+    return grid.resize((grid.width * scale, grid.height * scale), RESAMPLING[resampling])
+
+
+def shown_location(loaded: hub.Loaded) -> str:
+    """Where the weights came from, without the server's folders: a repo id, or a relative path."""
+    return loaded.location if loaded.origin in ("hub", "cache") else public_path(loaded.location)
+
+
+class Models:
+    """Every generator the app offers (``settings.sources``, plus Hub repo ids typed by visitors)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(label, name) per model; the best-looking first (DCGAN before GAN, 64 px before 32 px),
+        Hub entries whose config isn't local yet last."""
+        out = []
+        for name, src in self.settings.sources.items():
+            try:
+                c = hub.read_model_config(src.source)
+                what, rank = f"{c.arch.upper()} {c.img_size} px, {src.shown}", (c.arch != "dcgan", -c.img_size)
+            except (OSError, ValueError):
+                what, rank = f"Hub {src.where}", (True, 0)
+            out.append((rank, (f"{name} ({what})", name)))
+        return [choice for _, choice in sorted(out, key=lambda item: (item[0], item[1][1]))]
+
+    def load(self, name: str | None) -> tuple[str, hub.Loaded]:
+        """(key, Loaded): loaded once per process (app_ui.common's caches); a gr.Error a visitor reads."""
+        return load_model(self.settings, name)
+
+    def latents(self, name, seed, truncation, sliders: dict | None = None, n: int = 1):
+        """(loaded, z): ``n`` latents of ``seed``, moved along the directions the ``sliders`` (keyword
+        values d1..d6, pc1..pc8) say."""
+        key, loaded = self.load(name)
+        g = loaded.generator
+        z = latent.latents(g.config.z_dim, n, int(seed or 0), float(truncation))
+        pca, named = amounts_of(sliders), amounts_of(sliders, NAMED)
+        if any(pca):
+            z = latent.cached_directions(key, g, N_SLIDERS).apply(z, pca)
+        if any(named) and (directions := self._named(loaded)) is not None:
+            z = directions.apply(z, named)
+        return loaded, z
+
+    def images(self, name, seed, truncation=1.0, sliders: dict | None = None, n: int = 1):
+        """(loaded, x): the cats of ``latents``, (n, 3, S, S) in [-1, 1]."""
+        loaded, z = self.latents(name, seed, truncation, sliders, n)
+        return loaded, generate(loaded.generator, z)
+
+    def grid(self, name, seed, n, truncation, resampling, zoom, sliders: dict | None = None) -> str:
+        """A PNG of ``n`` cats, each ``zoom`` times its size; its path."""
+        loaded, x = self.images(name, seed, truncation, sliders, n)
+        return to_png(upscale_grid(x, loaded.generator.config.img_size * int(zoom), resampling))
+
+    def directions(self, name) -> tuple[list[str], list[str]]:
+        """(named, principal): the labels of ``name``'s named directions (maybe none) and of its
+        principal directions (computed once per model)."""
+        key, loaded = self.load(name)
+        named = self._named(loaded)
+        return (named.labels() if named else []), latent.cached_directions(key, loaded.generator, N_SLIDERS).labels()
+
+    @staticmethod
+    def _named(loaded: hub.Loaded):
+        try:
+            return load_directions(loaded.folder, loaded.generator.config.z_dim)
+        except ValueError as e:
+            raise fail(f"This model's named directions can't be used: {e}") from None
+
+    def describe(self, name) -> str:
+        c = (loaded := self.load(name)[1]).generator.config
+        text = (f"**{short(name)}**: {c.arch.upper()} at {c.img_size} px, z_dim {c.z_dim}; "
+                f"weights from `{shown_location(loaded)}` ({loaded.origin})")
+        return text + (f"  \n⚠️ {scrub(loaded.notice)}" if loaded.notice else "")
+
+    def fake(self) -> Fake:
+        """A fresh cat from a listed model drawn at random (the quiz's fakes)."""
+        if not self.settings.sources:
+            raise fail("The quiz needs a generator, and no trained weights were found (see the Sample tab).")
+        name = secrets.choice(sorted(self.settings.sources))
+        loaded, x = self.images(name, secrets.randbelow(2**31))
+        c = loaded.generator.config
+        return Fake(name, c.arch, c.img_size, x[0])
+
+    def warm(self) -> None:
+        """Load every listed model now (a start-up thread), so that no visitor waits for it."""
+        for name in self.settings.sources:
+            try:
+                self.images(name, 0)
+            except Exception as e:  # noqa: BLE001 - said again, to the visitor, when the model is used
+                warnings.warn(f"could not load {name}: {short(e, 200)}", stacklevel=2)
