@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hub_standin import fake_hub  # noqa: F401 - the local stand-in for the Hub's HTTP API, for every test
 from PIL import Image
+from safetensors import safe_open
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CATGAN_SHARED", ROOT.parent / "shared"))
@@ -44,6 +46,22 @@ def jpeg_bytes(img: Image.Image, fmt: str = "JPEG", **kw) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+def assert_fp16_file_loads_exactly(model: torch.nn.Module, path: Path) -> None:
+    """``path`` stores every float tensor as F16 (its header says so, whatever the model's dtype), and
+    ``model``, loaded from it, holds exactly those values in fp32, key for key."""
+    state = model.state_dict()
+    with safe_open(str(path), framework="pt") as f:
+        keys = f.keys()
+        assert set(keys) == set(state)
+        for key in keys:
+            stored = f.get_tensor(key)
+            if stored.is_floating_point():
+                assert f.get_slice(key).get_dtype() == "F16", key
+                assert state[key].dtype == torch.float32 and torch.equal(state[key], stored.float()), key
+            else:
+                assert torch.equal(state[key], stored), key
 
 
 @pytest.fixture(scope="session")

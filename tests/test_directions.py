@@ -1,18 +1,23 @@
 """catgan.latent.directions: InterFaceGAN boundaries recover known directions, and the shipped named
 directions of DCGAN-64 do what their names say on held-out seeds."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from catgan import load_generator
 from catgan.latent import latents
 from catgan.latent.directions import (
+    DirectionsConfig,
     Effect,
     Measurer,
     colour_attributes,
     condition,
+    find_directions,
     fit_boundary,
     load_directions,
     passes,
+    regions,
     save_directions,
 )
 
@@ -52,6 +57,43 @@ def test_round_trip(tmp_path):
     assert load_directions(tmp_path / "nothing") is None
 
 
+class AxisGenerator(torch.nn.Module):
+    """A 16x16 'generator' with known directions: the face's grey level is 0.1 z[0], its warm tint
+    (red up, blue down) 0.1 z[1], and the background's grey level 0.1 z[2]; z[3:] do nothing."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = SimpleNamespace(z_dim=8)
+        self.face = regions(16)[0]
+
+    def forward(self, z):
+        grey, tint, back = (0.1 * z[:, i].view(-1, 1, 1) for i in range(3))
+        face = torch.stack([grey + tint, grey.expand(-1, 1, 1), grey - tint], 1)  # (N, 3, 1, 1)
+        return torch.where(self.face, face, back.unsqueeze(1)).expand(-1, 3, 16, 16)
+
+
+class FlatJudge:
+    """What find_directions asks of a judge: a name, and (N, 1000) ImageNet probabilities per image."""
+
+    name = "flat"
+
+    def probs(self, images, batch_size):
+        return torch.full((len(images), 1000), 1e-3)
+
+
+def test_find_directions_finds_the_known_axes_and_ships_only_those():
+    cfg = DirectionsConfig(n_fit=400, n_test=60, n_pick=30, batch_size=500, progress=False)
+    vectors, meta = find_directions(AxisGenerator(), FlatJudge(), cfg)
+    shipped = [row["attribute"] for row in meta["directions"]]
+    assert sorted(shipped) == ["background", "lightness", "warmth"] and vectors.shape == (3, 8)
+    assert len(meta["tried"]) == 9 and meta["judge"] == "flat"  # breeds and P(cat) never move: not shipped
+    for name, axis in (("lightness", 0), ("warmth", 1), ("background", 2)):
+        cosine = float(vectors[shipped.index(name)][axis])  # rows are unit vectors
+        assert cosine > 0.9, (name, vectors[shipped.index(name)])
+    effect = next(row for row in meta["directions"] if row["attribute"] == "lightness")["effects"]["lightness"]
+    assert effect["lo"] > 0 and effect["share_up"] == 1.0
+
+
 @pytest.fixture(scope="module")
 def dcgan64():
     generator = load_generator("weights/dcgan-64")
@@ -74,6 +116,7 @@ def test_the_shipped_light_fur_direction_lightens_the_fur(dcgan64):
     assert (gain > 0).double().mean() >= 0.9
 
 
+@pytest.mark.slow
 def test_a_shipped_breed_direction_raises_its_judge_probability(dcgan64):
     from catgan.judges import load_judge
 

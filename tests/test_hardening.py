@@ -101,19 +101,18 @@ def test_resnet50_snapshot_with_other_keys_is_refused(resnet_cache):
 
 
 def test_the_score_tab_defaults_to_resnet50_and_falls_back_with_a_notice(resnet_cache, weights, tmp_path):
-    assert app.DEFAULT_JUDGE == DEFAULT_JUDGE == "resnet50"
     sample = tmp_path / "cat.png"
     Image.effect_noise((64, 64), 60).convert("RGB").save(sample)
-    with Served(tmp_path, weights_root=weights, real_source="", quiz_db=tmp_path / "q.sqlite") as s:
+    with Served(tmp_path, weights_root=weights, real_source="", quiz_db=tmp_path / "q.sqlite") as s:  # no judge=
         config = httpx.get(s.url + "config").json()
         picker = next(c for c in config["components"] if c["props"].get("label") == "Judge")
-        assert picker["props"]["value"] == "resnet50"
-        c = s.client()
-        _, text, _ = c.predict(gradio_client.handle_file(str(sample)), "resnet50", api_name="/score")
+        assert picker["props"]["value"] == DEFAULT_JUDGE == "resnet50"  # the dropdown the visitor sees
+        c = s.client()  # /score called without a judge: the client sends the dropdown's default
+        _, text, _ = c.predict(gradio_client.handle_file(str(sample)), api_name="/score")
         assert "Judge **efficientnet_lite0**" in text and "'resnet50' is unavailable" in text  # offline: the notice
         score._judge.cache_clear()
         resnet50_snapshot(resnet_cache)  # now it is in the cache (a Space preloads it)
-        _, text, _ = c.predict(gradio_client.handle_file(str(sample)), "resnet50", api_name="/score")
+        _, text, _ = c.predict(gradio_client.handle_file(str(sample)), api_name="/score")
         assert f"Judge **resnet50**, weights: {imagenet.RESNET50_REPO}" in text and "⚠️" not in text
 
 

@@ -53,7 +53,18 @@ def test_kid_is_small_for_one_distribution_and_large_for_two():
     same, _ = metrics.kid(a, b, subsets=10, subset_size=200)
     shifted, _ = metrics.kid(a, b + 1.0, subsets=10, subset_size=200)
     assert abs(same) < 0.01 < shifted
-    assert set(metrics.FEATURE_METRICS) >= {"fid", "kid"}
+
+
+def test_every_registered_feature_metric_puts_a_shifted_set_farther():
+    """The registry's contract: each entry takes (real, generated) features and returns a distance
+    (or a (mean, std) pair) that is larger for a shifted set than for a second draw of the same one."""
+    gen = torch.Generator().manual_seed(2)
+    real, same = torch.randn(2, 100, 8, generator=gen, dtype=torch.float64)
+    assert metrics.FEATURE_METRICS, "the registry is empty"
+    for name, metric in metrics.FEATURE_METRICS.items():
+        near, far = (metric(real, other) for other in (same, same + 0.5))
+        near, far = (v[0] if isinstance(v, tuple) else v for v in (near, far))
+        assert near < far, (name, near, far)
 
 
 def test_features_are_cached_by_content(tmp_path):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import assert_fp16_file_loads_exactly
 
 from catgan import load_generator
 from catgan.eval.results import find_row, read_table
@@ -26,7 +27,7 @@ def test_shipped_generator_loads_offline_and_its_card_matches_table1(name, monke
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     folder = ROOT / "weights" / name
     generator = load_generator(folder)
-    assert next(generator.parameters()).dtype == torch.float32  # fp16 on disk
+    assert_fp16_file_loads_exactly(generator, folder / "model.safetensors")  # F16 on disk, exact in fp32
     z = torch.randn(8, generator.config.z_dim, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         images = generator(z)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import assert_fp16_file_loads_exactly
 from PIL import Image
 
 from catgan import load_generator
@@ -125,15 +126,18 @@ def test_cli_errors_and_dry_run(tmp_path, capsys):
     assert train_cli.train_main(["--dry-run", "--arch", "gan", "--size", "32", "--loss", "hinge"]) == 0
     cfg = json.loads(capsys.readouterr().out)
     assert cfg["model"]["arch"] == "gan" and cfg["model"]["img_size"] == 32 and cfg["train"]["loss"] == "hinge"
-    assert guarded(train_cli.train_main, ["--data", str(tmp_path / "nowhere.zip"), "--out", str(tmp_path / "r")]) == 1
+    # exit 2: the command line is wrong (catgan.cli's rule), found before any work
+    assert guarded(train_cli.train_main, ["--data", str(tmp_path / "nowhere.zip"), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: data source does not exist: {tmp_path / 'nowhere.zip'}"]
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as argparse_exit:
         train_cli.train_main(["--precision", "fp8"])
-    with pytest.raises(SystemExit):
-        train_cli.train_main(["--diffaug", "rotate"])
+    assert argparse_exit.value.code == 2
+    capsys.readouterr()
+    assert guarded(train_cli.train_main, ["--diffaug", "rotate"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown DiffAugment op(s) ['rotate']")
     assert guarded(train_cli.train_main, ["--data", str(tmp_path), "--device", "cpu", "--precision", "fp16",
-                                 "--out", str(tmp_path / "r")]) == 1
+                                 "--out", str(tmp_path / "r")]) == 2
 
 
 def test_export_cli_fp16(cats_zip, tmp_path):
@@ -144,10 +148,9 @@ def test_export_cli_fp16(cats_zip, tmp_path):
     assert train_cli.export_main([str(run), str(tmp_path / "w32full")]) == 0
     half, full = (tmp_path / d / "model.safetensors" for d in ("w32", "w32full"))
     assert half.stat().st_size < 0.6 * full.stat().st_size
-    g = load_generator(tmp_path / "w32")
-    assert next(g.parameters()).dtype == torch.float32
+    assert_fp16_file_loads_exactly(load_generator(tmp_path / "w32"), half)  # F16 on disk, exact in fp32
     assert "python train.py --arch dcgan --size 32" in (tmp_path / "w32" / "README.md").read_text()
-    assert guarded(train_cli.export_main, [str(tmp_path / "empty"), str(tmp_path / "x")]) == 1
+    assert guarded(train_cli.export_main, [str(tmp_path / "empty"), str(tmp_path / "x")]) == 2  # no checkpoint there
     assert not (tmp_path / "x").exists()
     # re-export with evaluate's figures: the card carries them; no row for the folder is an error
     table = {"protocol": {"n": 500}, "rows": [{"name": "w32", "source": str(tmp_path / "w32"), "n": 500,
@@ -226,3 +229,95 @@ def test_the_cuda_paths_that_can_be_checked_on_cpu(cats_zip, tmp_path, monkeypat
     again.scaler_g, again.scaler_d = torch.amp.GradScaler("cpu"), torch.amp.GradScaler("cpu")
     again.resume()
     assert again.scaler_g.get_scale() == first.scaler_g.get_scale() != torch.amp.GradScaler("cpu").get_scale()
+
+
+# ---- the train step's options, on tiny synthetic data: what each network really saw and did ----
+
+def numbered_images(n: int, size: int = 32) -> torch.Tensor:
+    """n uniform uint8 images whose pixels hold their own index (read back by ``image_ids``)."""
+    return torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 3, size, size).contiguous()
+
+
+def image_ids(x: torch.Tensor) -> list[int]:
+    return ((x[:, 0, 0, 0] + 1) * 127.5).round().long().tolist()
+
+
+def tiny_trainer(tmp_path, images: torch.Tensor, **kw) -> Trainer:
+    cfg = TrainConfig(out=str(tmp_path / "run"), batch_size=8, device="cpu", precision="fp32", grid_size=4,
+                      sample_every=1000, ckpt_every=1000, **kw)
+    return Trainer(ModelConfig(img_size=32, z_dim=16, g_width=8, d_width=8), cfg, images, progress=False)
+
+
+def adam_steps(opt: torch.optim.Optimizer) -> set[int]:
+    return {int(s["step"]) for s in opt.state.values()}
+
+
+def spy_on_real_batches(trainer: Trainer) -> list[torch.Tensor]:
+    served, get = [], trainer.batches.get
+
+    def spy(index):
+        served.append(get(index))
+        return served[-1]
+
+    trainer.batches.get = spy
+    return served
+
+
+def test_d_steps_and_g_steps_update_each_network_that_often_on_fresh_batches(tmp_path):
+    trainer = tiny_trainer(tmp_path, numbered_images(48), epochs=1, d_steps=3, g_steps=2)
+    assert trainer.total_steps == 2  # one epoch = 6 batches = 2 steps of 3 D updates each
+    served = spy_on_real_batches(trainer)
+    g_calls = []
+    trainer.G.register_forward_hook(lambda m, args, out: g_calls.append(len(out)))
+    summary = trainer.fit()
+    assert adam_steps(trainer.opt_d) == {2 * 3} and adam_steps(trainer.opt_g) == {2 * 2}
+    seen = sorted(i for x in served for i in image_ids(x))
+    assert len(served) == 6 and seen == list(range(48))  # six fresh batches: the epoch, each image once
+    assert len(g_calls) == 2 * (3 + 1)  # a fake batch per D update, and a fresh one for the 2nd G update
+    assert summary["images_seen"] == 48 and summary["epochs"] == 1.0
+
+
+def test_rals_compares_with_the_real_batch_in_both_losses(tmp_path, monkeypatch):
+    from catgan.train import losses
+
+    trainer = tiny_trainer(tmp_path, torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8), steps=1,
+                           loss="rals")
+    served = spy_on_real_batches(trainer)
+    calls = []
+
+    def recorded(name):
+        loss = getattr(losses, name)
+
+        def call(kind, *logits, **kw):
+            calls.append((name, kind, logits))
+            return loss(kind, *logits, **kw)
+        return call
+
+    for name in ("d_loss", "g_loss"):
+        monkeypatch.setattr(losses, name, recorded(name))
+    stats = trainer.train_step()
+    assert [(n, kind) for n, kind, _ in calls] == [("d_loss", "rals"), ("g_loss", "rals")]
+    fake_logits, real_logits = calls[1][2]
+    with torch.no_grad():  # G's loss saw D's (already updated) logits on this step's real batch
+        assert torch.allclose(real_logits, trainer.D(served[-1]), atol=1e-5)
+    expected = ((fake_logits - real_logits.mean() - 1) ** 2).mean() / 2 + \
+        ((real_logits - fake_logits.mean() + 1) ** 2).mean() / 2
+    assert torch.isclose(stats[1], expected.detach()) and torch.isfinite(stats).all()
+
+
+@pytest.mark.parametrize("policy", ["", "cutout"])
+def test_diffaug_augments_every_input_of_d_and_only_with_a_policy(tmp_path, policy):
+    trainer = tiny_trainer(tmp_path, torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8), steps=2,
+                           diffaug=policy, d_steps=2)
+    served = spy_on_real_batches(trainer)
+    d_inputs = []
+    trainer.D.register_forward_pre_hook(lambda m, args: d_inputs.append(args[0].detach().clone()))
+    trainer.train_step()
+    assert len(d_inputs) == 2 * 2 + 1  # (real, fake) per D update, then fake for G
+    real_in = [d_inputs[0], d_inputs[2]]  # what D was shown for the two real batches
+    # cutout zeroes at least an 8x8 square of each image; real pixels in [-1, 1] are never exactly 0
+    zeros = torch.stack([(x == 0).all(1).flatten(1).sum(1) for x in d_inputs])  # (calls, batch) zeroed pixels
+    if policy:
+        assert (zeros >= 64).all() and not any(torch.equal(a, b) for a, b in zip(real_in, served, strict=True))
+    else:
+        assert (zeros == 0).all() and all(torch.equal(a, b) for a, b in zip(real_in, served, strict=True))
