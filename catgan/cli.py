@@ -21,13 +21,14 @@ import argparse
 import contextlib
 import inspect
 import io
-import os
 import sys
 import tokenize
 import types
 import typing
 from dataclasses import MISSING, asdict, fields, is_dataclass
 from typing import Callable
+
+from . import env
 
 MAX_MESSAGE = 400  # characters of an error message shown; user input inside it is never echoed unbounded
 USAGE, FAILURE = 2, 1  # exit statuses: a wrong command line (argparse's own), a failed run
@@ -150,7 +151,7 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except (ValueError, OSError, RuntimeError, MemoryError) as e:
-        if os.environ.get("CATGAN_DEBUG"):
+        if env.flag(env.DEBUG):
             raise
         print(f"error: {one_line(e)}", file=sys.stderr)
         return USAGE if isinstance(e, UsageError) else FAILURE

@@ -24,6 +24,7 @@ EFFICIENTNET_LITE0 = "CATGAN_EFFICIENTNET_LITE0"  # a local EfficientNet-Lite0 s
 MOBILENET_V2 = "CATGAN_MOBILENET_V2"  # a local MobileNetV2 state dict
 RESNET_ANIMALS = "CATGAN_RESNET_ANIMALS"  # the resnet-animals judge's weights folder
 HF_ENDPOINT, HF_HUB_CACHE, HF_TOKEN = "HF_ENDPOINT", "HF_HUB_CACHE", "HF_TOKEN"
+WORLD_SIZE, LOCAL_RANK = "WORLD_SIZE", "LOCAL_RANK"  # set by torchrun for each process
 
 
 def value(key: str) -> str | None:

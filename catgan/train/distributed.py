@@ -3,11 +3,12 @@
 torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; without them everything stays single-process.
 NCCL is used on CUDA, gloo on CPU.
 """
-import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from .. import env
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,11 @@ class DistInfo:
 
 def init_from_env(device: str) -> DistInfo:
     """Join the process group torchrun describes (call once, from the CLI, never at import)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    world_size = int(env.value(env.WORLD_SIZE) or 1)
     if world_size <= 1:
         return DistInfo()
     use_cuda = device != "cpu" and torch.cuda.is_available()
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_rank = int(env.value(env.LOCAL_RANK) or 0)
     if use_cuda:
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend="nccl" if use_cuda else "gloo")
