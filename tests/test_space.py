@@ -349,7 +349,7 @@ def serve(tmp_path: Path, name: str, hub_url: str, weights: Path) -> tuple[subpr
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "PYTHONPATH")}
-    env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", NO_PROXY="127.0.0.1,localhost",
+    env.update(GRADIO_ANALYTICS_ENABLED="False", NO_PROXY="127.0.0.1,localhost",
                HF_ENDPOINT=hub_url, HF_TOKEN=TOKEN, HF_HUB_CACHE=str(tmp_path / f"hf-{name}"),
                CATGAN_QUIZ_REPO="me/quiz-answers", CATGAN_REAL=str(tmp_path / "real"),
                CATGAN_QUIZ_DB=str(tmp_path / f"{name}.sqlite"), GRADIO_TEMP_DIR=str(tmp_path / f"gradio-{name}"))
