@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from huggingface_hub import CommitScheduler
+
 from .. import env
 from ..hub.fetch import client, fetch
 from .store import ANSWER_ID, QuizStore, valid_answer  # noqa: F401 - ANSWER_ID: the id checked
@@ -39,8 +41,6 @@ class AnswerLog:
 
     def __init__(self, repo_id: str, *, every: float = EVERY_MIN, token: str | None = None,
                  folder: str | os.PathLike | None = None):
-        from huggingface_hub import CommitScheduler
-
         self.repo_id = repo_id
         self.folder = Path(folder or tempfile.mkdtemp(prefix="catgan-answers-"))  # this process's alone
         self.name = f"{FOLDER}/{uuid.uuid4().hex}.jsonl"
