@@ -56,6 +56,7 @@ def parse_args():
     p.add_argument("--precisions", nargs="*", default=["bf16", "fp16"],
                    help="throughput: one row each (none: skip the throughput rows)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--score-threads", type=int, default=0, help="torch CPU threads while scoring (0: as --threads)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="what --minutes counts: training wall time, or this process's CPU time")
     p.add_argument("--warmup", type=int, default=30)
@@ -105,6 +106,9 @@ def throughput(args, images: torch.Tensor, precision: str) -> dict:
             "images_per_s": round(args.tp_steps * cfg.batch_size * cfg.d_steps / wall, 1)}
 
 
+CPU_NAME = "cpu.json"  # a run's training CPU seconds at its last trained segment, kept before scoring
+
+
 def cpu_seconds() -> float:
     """This process's CPU time (user + system), every thread included."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -130,11 +134,19 @@ def fid_curve(args, images: torch.Tensor, ev: Evaluator, name: str, flags: list[
         t = Trainer(model_cfg, cfg, images, progress=False)
         if (run / "checkpoint.pt").is_file():
             t.resume()  # a segment cut short restarts from the last checkpoint
+        spent = json.loads((run / CPU_NAME).read_text()) if (run / CPU_NAME).is_file() else {}
         cpu0 = cpu_seconds()
         summary = t.fit()
-        cpu_s = (curve[-1]["cpu_s"] if curve else 0.0) + cpu_seconds() - cpu0
+        if spent.get("steps") == summary["steps"]:  # trained before a restart, not scored yet
+            cpu_s = spent["cpu_s"]
+        else:
+            cpu_s = spent.get("cpu_s", 0.0) + cpu_seconds() - cpu0
+        atomic_write_text(run / CPU_NAME, json.dumps({"steps": summary["steps"], "cpu_s": cpu_s}))
         export_run(run, run / "generator")
+        torch.set_num_threads(args.score_threads or torch.get_num_threads())
         row = ev.generator_row(str(run / "generator"))
+        if args.threads:
+            torch.set_num_threads(args.threads)
         curve.append({"steps": summary["steps"], "images_seen": summary["images_seen"],
                       "train_s": summary["wall_time_s"], "cpu_s": round(cpu_s, 1), "fid": row["fid"],
                       "kid": row["kid"]})
