@@ -1,6 +1,7 @@
-"""What keeps a public app bounded: text inputs have a length limit checked on the server, request
-bodies a size limit, the temp folder a byte budget (oldest files evicted first), and nothing
-shown to a visitor holds an absolute server path.
+"""What keeps a public app bounded: text inputs have a length limit checked on the server (every
+input's type and size: app_ui.gate), request bodies a size limit, the temp folder a byte budget
+(oldest files evicted first, none younger than a minute, a share per visitor), and nothing shown
+to a visitor holds an absolute server path (the temp folder is called ALIAS in replies).
 
 Gradio echoes a refused value back in its own error ("Value: '…' is not in the list of
 choices"), so lengths are checked before Gradio's own preprocessing; and Gradio keeps uploads and
@@ -8,22 +9,34 @@ copies of outputs in its temp folder, so the budget covers the whole folder, not
 """
 from __future__ import annotations
 
+import contextvars
+import json
 import os
 import re
 import threading
 import time
+from collections import defaultdict, deque
 from pathlib import Path
 
 import gradio as gr
 
 from catgan.cli import one_line
+from catgan.quiz.limits import client_address, client_key
 
 MAX_TEXT = 96  # characters in any text a visitor types or sends (model ids, choices)
 MAX_SEED = 2**31 - 1  # seeds: what "New cats" draws from
 MAX_ERROR = 500  # characters in any error message a visitor sees (fail)
 MAX_BODY = 64 * 1024  # bytes in any request body but an upload (the largest real one is ~1 KB)
 TEMP_BUDGET = 500 * 2**20  # bytes in the app's temp folder (uploads, outputs and Gradio's copies)
+MIN_AGE_S = 60.0  # a temp file this young is never deleted: it may still be written or served
+SHARE = 4  # one client's young temp files may fill at most 1/SHARE of the budget
 ROOT = Path(__file__).resolve().parents[1]  # the repository (app.py, app_ui/, catgan/)
+TEMP_ROOT = gr.utils.get_upload_folder()  # Gradio's temp folder (app.py names it before gradio's import)
+ALIAS = "catgan-files"  # what replies call TEMP_ROOT (app_ui.gate); /gradio_api/file=ALIAS/... is served
+CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("catgan_client", default=None)
+SLOW_DOWN = ("You are making files faster than this app can keep for everyone; slow down, and try again "
+             "in a minute.")
+BUSY = "The app is making files for many visitors right now; try again in a minute."
 
 
 def short(text, limit: int = 80) -> str:
@@ -34,7 +47,7 @@ def short(text, limit: int = 80) -> str:
 def fail(message) -> gr.Error:
     """The app's one way to report a mistake: ``message`` scrubbed (no absolute paths, no tokens) on
     one line of at most MAX_ERROR characters. ``raise fail(...)``."""
-    return gr.Error(short(scrub(str(message)), MAX_ERROR))
+    return gr.Error(short(scrub(str(message)), MAX_ERROR), print_exception=False)
 
 
 def bounded(component: gr.components.Component, limit: int = MAX_TEXT):
@@ -71,6 +84,15 @@ def public_path(path) -> str:
         return p.name or str(path)
 
 
+def source_name(source) -> str:
+    """A data source as a visitor may see it: a local file or folder by its name only (however it
+    was given: absolute, relative, ~), a Hub dataset id (USER/NAME) as it is."""
+    text = str(source)
+    if os.path.exists(os.path.expanduser(text)) or text.startswith((".", "/", "~")) or text.count("/") != 1:
+        return short(Path(text).name or text)
+    return short(text)
+
+
 ABSOLUTE = re.compile(r"(?<![\w.:/])(?:/[\w.@+-]+){2,}")  # /a/b..., not a URL's or a relative path's
 TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{8,}|(?i:\b(?:bearer|token|authorization)[=: ]+)[\w.-]{8,}")
 
@@ -87,29 +109,51 @@ def scrub(text: str) -> str:
 
 class DiskBudget:
     """The app's one temp-file manager: keeps the files under ``root`` within ``max_bytes``, deleting
-    the oldest first, and deletes files older than ``max_age_s`` (None: kept while in budget).
+    the oldest first, and deletes files older than ``max_age_s`` (None: kept while in budget). A file
+    younger than ``min_age_s`` is never deleted (it may be half written, or being served), and one
+    client's announced bytes within ``min_age_s`` may fill at most 1/``share`` of the budget: a
+    visitor over that share is asked to slow down (gr.Error) instead of evicting someone else.
 
-    ``make_room(n)`` is called before anything is written (outputs, quiz pairs, uploads). When the
-    bytes announced since the last scan could break the budget, it rescans and evicts at once;
+    ``make_room(n, client)`` is called before anything is written (outputs, quiz pairs, uploads). When
+    the bytes announced since the last scan could break the budget, it rescans and evicts at once;
     otherwise a scan older than ``rescan_s`` is redone in the background (it takes ~40 ms for
     1,000 files on a busy 2-core machine: too long for a slider frame), which also catches what
     was not announced. The bound is therefore the budget plus what is written within ``rescan_s``
-    beyond the announced sizes."""
+    beyond the announced sizes, plus young files (at most ``share`` clients' shares of them each)."""
 
     def __init__(self, root: Path, max_bytes: int = TEMP_BUDGET, rescan_s: float = 2.0,
-                 max_age_s: float | None = None):
+                 max_age_s: float | None = None, min_age_s: float = MIN_AGE_S, share: int = SHARE):
         self.root, self.max_bytes, self.rescan_s, self.max_age_s = Path(root), max_bytes, rescan_s, max_age_s
+        self.min_age_s, self.share = min_age_s, share
         self.lock = threading.Lock()
         self.total, self.scanned_at, self.scanning = 0, 0.0, False
+        self.recent: dict[str, deque] = defaultdict(deque)  # client -> (monotonic time, bytes) within min_age_s
 
-    def make_room(self, n_bytes: int = 0) -> None:
+    def make_room(self, n_bytes: int = 0, client: str | None = None) -> None:
+        """Room for ``n_bytes`` of ``client`` (default: the current call's, guard.CLIENT), or a gr.Error."""
+        need = 2 * n_bytes  # x2: Gradio copies outputs
+        client = CLIENT.get() if client is None else client
         with self.lock:
-            if not self.scanned_at or self.total + 2 * n_bytes > self.max_bytes:  # x2: Gradio copies outputs
-                self._enforce(self.max_bytes - 2 * n_bytes)
+            if client and need:
+                self._charge(client, need)
+            if not self.scanned_at or self.total + need > self.max_bytes:
+                young = self._enforce(self.max_bytes - need)
+                if need and young + need > self.max_bytes:  # only young files left: nothing may go
+                    raise fail(BUSY)
             elif time.monotonic() - self.scanned_at > self.rescan_s and not self.scanning:
                 self.scanning = True
                 threading.Thread(target=self._rescan, daemon=True).start()
-            self.total += 2 * n_bytes
+            self.total += need
+
+    def _charge(self, client: str, need: int) -> None:
+        now, mine = time.monotonic(), self.recent[client]
+        while mine and now - mine[0][0] > self.min_age_s:
+            mine.popleft()
+        if mine and sum(n for _, n in mine) + need > self.max_bytes // self.share:  # the first call always fits
+            raise fail(SLOW_DOWN)
+        mine.append((now, need))
+        for key in [k for k, v in self.recent.items() if not v]:
+            del self.recent[key]
 
     def _rescan(self) -> None:  # without the lock: writers never wait for it (a race only delays an eviction)
         try:
@@ -132,12 +176,16 @@ class DiskBudget:
                 out.append((st.st_mtime, st.st_size, path))
         return out
 
-    def _enforce(self, target: int) -> None:
+    def _enforce(self, target: int) -> int:
+        """Delete the oldest files until ``target`` bytes are left (and any older than max_age_s),
+        never one younger than min_age_s; returns the bytes of young files."""
         files = sorted(self._files())
         total = sum(size for _, size, _ in files)
-        emptied, too_old = set(), time.time() - (self.max_age_s if self.max_age_s is not None else float("inf"))
+        now = time.time()
+        too_old = now - (self.max_age_s if self.max_age_s is not None else float("inf"))
+        emptied = set()
         for mtime, size, path in files:  # oldest first
-            if total <= max(target, 0) and mtime >= too_old:
+            if total <= max(target, 0) and mtime >= too_old or mtime > now - self.min_age_s:
                 break
             try:
                 os.remove(path)
@@ -151,24 +199,39 @@ class DiskBudget:
                 os.rmdir(folder)
             except OSError:
                 pass
+        return sum(size for mtime, size, _ in files if mtime > now - self.min_age_s)
 
 
 class RequestLimits:
     """ASGI middleware: a request body over ``max_body`` bytes is refused with HTTP 413 (uploads
-    have Gradio's own max_file_size), and an upload first makes room for itself in ``budget``."""
+    have Gradio's own max_file_size); an upload first makes room for itself in ``budget`` (under its
+    client's share: HTTP 429 with a "slow down" message when over it), and its reply names the
+    temp folder ALIAS; ``/gradio_api/file=ALIAS/...`` is served from the temp folder."""
 
     def __init__(self, app, budget: DiskBudget, max_body: int = MAX_BODY):
         self.app, self.budget, self.max_body = app, budget, max_body
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = int(dict(scope["headers"]).get(b"content-length", b"0") or 0)
+        alias = f"/file={ALIAS}/"
+        if alias in scope["path"]:  # a file named in a reply: the temp folder's real name, inside only
+            path = scope["path"].replace(alias, f"/file={TEMP_ROOT}/", 1)
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        length = int(headers.get(b"content-length", b"0") or 0)
         if scope["path"].rstrip("/").endswith("/upload"):
-            self.budget.make_room(min(length, 64 * 2**20))
-            return await self.app(scope, receive, send)
+            peer = (scope.get("client") or (None,))[0]
+            forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1") or None
+            try:
+                self.budget.make_room(min(length, 64 * 2**20), client_key(client_address(peer, forwarded)))
+            except gr.Error as e:
+                return await _refuse(send, 429, e.message)
+            return await self.app(scope, receive, _aliasing(send))
         if length > self.max_body:
-            return await _too_large(send)
+            return await _refuse(send, 413, "request too large")
         seen = 0
 
         async def counted():
@@ -182,8 +245,30 @@ class RequestLimits:
         return await self.app(scope, counted, send)
 
 
-async def _too_large(send) -> None:
-    body = b'{"detail": "request too large"}'
-    await send({"type": "http.response.start", "status": 413,
+def _aliasing(send):
+    """``send`` for a small JSON reply (an upload's list of paths), with TEMP_ROOT named ALIAS."""
+    start, body = None, b""
+
+    async def aliasing(message):
+        nonlocal start, body
+        if message["type"] == "http.response.start":
+            start = message
+            return None
+        if message["type"] != "http.response.body":
+            return await send(message)
+        body += message.get("body", b"")
+        if message.get("more_body"):
+            return None
+        body = body.replace(json.dumps(TEMP_ROOT)[1:-1].encode(), ALIAS.encode())
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        return await send({"type": "http.response.body", "body": body})
+
+    return aliasing
+
+
+async def _refuse(send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -14,7 +14,7 @@ from catgan import quiz
 from catgan.quiz.limits import request_keys
 from catgan.quiz.session import NoOpenPair, Outcome, Quiz, Score, Visit
 
-from .guard import bounded, fail, scrub
+from .guard import bounded, fail, source_name
 
 PROMPT = "### Which cat is real? Click the real photo (or use the buttons)."
 LABELS = ("Left", "Right")
@@ -66,7 +66,7 @@ def build(the_quiz: Quiz, notice: str | None = None):
     ``notice``: a line about where answers are kept (catgan.quiz.sync)."""
     if the_quiz.store is None or not the_quiz.source:
         gr.Markdown("⚠️ " + quiz.HOW_TO_ADD)
-    source = f"`{scrub(str(the_quiz.source))}`" if the_quiz.source else "none"
+    source = f"`{source_name(the_quiz.source)}`" if the_quiz.source else "none"  # never a server path
     gr.Markdown(f"Real photos: {source}. Fakes: a random model from the Sample tab's list, brought to the same "
                 "size as the photo in exactly the same way." + (f"  \n{notice}" if notice else ""))
     visit = gr.State(Visit())  # this visitor's shuffle, pair (with its truth) and score: never sent

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import warnings
+from collections import OrderedDict
 
 import gradio as gr
 import torch
@@ -17,10 +18,13 @@ from catgan.judges.cam import judge_map, overlay
 
 from .common import upload_image
 from .guard import bounded, fail, scrub, short
-from .model import Models
+from .model import Models, generate
 from .sample import SampleControls, model_picker
 
 MAX_BATCH = 256
+BATCH_STEP = 8  # the batch slider's values: 8, 16, ..., 256
+CHUNK = 8  # a batch is generated and scored this many images at a time, so /score waits one chunk at most
+MAX_TABLES = 64  # batch results kept (by model, n, seed, judge)
 MIN_MAP_SIDE = 256  # a 64 px cat's map is shown at least this big
 
 
@@ -32,6 +36,17 @@ def _judge(name: str):
         judge = load_judge(name)
     notice = "; ".join(str(w.message) for w in caught if "judge" in str(w.message)) or None
     return judge, notice
+
+
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def judge_lock(judge) -> threading.Lock:
+    """One judge is used by one thread at a time: Grad-CAM hooks every module of the shared model,
+    so a batch's forward pass beside it would feed the hooks. Batches take it one chunk at a time."""
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(id(judge), threading.Lock())
 
 
 def get_judge(name: str):
@@ -55,10 +70,12 @@ def score_image(image, judge: str):
     if image is None:
         raise fail(NO_IMAGE)
     scorer, notice = get_judge(judge)
-    v = scorer.score([image])[0]
+    with judge_lock(scorer):
+        v = scorer.score([image])[0]
+        picture = where_it_looks(scorer, image)[0]
     verdict = "**a cat** 🐱" if v.is_cat else ("**a big cat**, not a house cat" if v.is_big_cat else "**not a cat**")
     text = f"P(cat) = **{v.p_cat:.3f}**: the judge says this is {verdict}.  \n" + judge_line(scorer, notice)
-    return {label: p for label, p in v.top5}, text, where_it_looks(scorer, image)[0]
+    return {label: p for label, p in v.top5}, text, picture
 
 
 def where_it_looks(judge, image) -> tuple:
@@ -71,34 +88,50 @@ def where_it_looks(judge, image) -> tuple:
     return picture, f"{judge.name}: {m.label} ({m.prob:.2f})"
 
 
-_TABLES: dict[tuple, tuple] = {}
+_TABLES: OrderedDict[tuple, list] = OrderedDict()
 _TABLES_LOCK = threading.Lock()
+BATCH_SIZES = f"a whole number from {BATCH_STEP} to {MAX_BATCH} in steps of {BATCH_STEP}"
 
 
-def batch_table(models: Models, model, judge: str, n):
-    n, settings = int(n), models.settings
-    if not 1 <= n <= MAX_BATCH:
-        raise fail(f"Batch size must be between 1 and {MAX_BATCH}.")
+def batch_table(models: Models, model, judge: str, n, seed: int = 0):
+    if isinstance(n, bool) or not isinstance(n, int) or not BATCH_STEP <= n <= MAX_BATCH or n % BATCH_STEP:
+        raise fail(f"Images per row: send {BATCH_SIZES}.")
+    settings = models.settings
     key_model, _ = models.load(model)
     scorer, notice = get_judge(judge)
-    key = (key_model, scorer.name, scorer.weights, n, settings.real_source)
+    key = (key_model, n, seed, scorer.name, scorer.weights, settings.real_source)
     with _TABLES_LOCK:  # cached: the same question always gets the same answer, computed once
         if key not in _TABLES:
-            rows = [_row(f"generated: {model}", scorer.score(models.images(model, 0, n=n)[1]))]
+            loaded, z = models.latents(model, seed, 1.0, None, n)
+            rows = [_row(f"generated: {model}", scored(scorer, lambda a, b: generate(loaded.generator, z[a:b]), n))]
             if settings.real_source:
                 try:
                     photos = quiz.real_photos(settings.real_source, 64, settings.real_limit)
                 except quiz.QuizError as e:
                     raise fail(e) from None
-                pick = torch.randperm(len(photos), generator=torch.Generator().manual_seed(0))[:n]
-                rows.insert(0, _row("real photos", scorer.score(photos[pick])))
+                pick = torch.randperm(len(photos), generator=torch.Generator().manual_seed(seed))[:n]
+                rows.insert(0, _row("real photos", scored(scorer, lambda a, b: photos[pick[a:b]], len(pick))))
             _TABLES[key] = rows
+            while len(_TABLES) > MAX_TABLES:
+                _TABLES.popitem(last=False)
+        _TABLES.move_to_end(key)
         rows = _TABLES[key]
-    note = (f"{n} generated images (seeds 0..{n - 1} of one batch) and {n} real photos, scored by "
+    note = (f"{n} generated images (seeds {seed}..{seed + n - 1} of one batch) and {n} real photos, scored by "
             if settings.real_source else f"{n} generated images scored by ") + judge_line(scorer, notice)
     if not settings.real_source:
         note += "  \nNo real-photo source is configured, so there is no real row. " + quiz.HOW_TO_ADD
     return rows, note
+
+
+def scored(scorer, images, n: int) -> list:
+    """Verdicts on ``images(a, b)`` for a, b in chunks of CHUNK up to ``n``: bounded memory, and the
+    judge is free for a /score call between chunks."""
+    verdicts = []
+    for a in range(0, n, CHUNK):
+        x = images(a, min(n, a + CHUNK))
+        with judge_lock(scorer):
+            verdicts += scorer.score(x, batch_size=CHUNK)
+    return verdicts
 
 
 def _row(name: str, verdicts) -> list:
@@ -121,10 +154,11 @@ def compare(image):
         if judge.name != name:  # it fell back to another judge, which has its own row
             rows.append([name, "unavailable", "", "", f"uses {judge.name} instead"])
             continue
-        v = judge.score([image])[0]
+        with judge_lock(judge):
+            v = judge.score([image])[0]
+            maps.append(where_it_looks(judge, image))
         top = f"{v.top5[0][0]} ({v.top5[0][1]:.2f})"
         rows.append([name, "cat" if v.is_cat else "not a cat", round(v.p_cat, 3), top, scrub(judge.weights)])
-        maps.append(where_it_looks(judge, image))
     return rows, maps
 
 
@@ -162,11 +196,11 @@ def build(models: Models, sample: SampleControls) -> gr.Dropdown:
     with gr.Accordion("Batch: generated vs real, like Table 1 of the poster this project reproduces", open=False):
         with gr.Row():
             model = model_picker(models, label="Model (starts as the Sample tab's)")
-            n = gr.Slider(8, MAX_BATCH, value=64, step=8, label="Images per row (N)")
+            n = gr.Slider(BATCH_STEP, MAX_BATCH, value=64, step=BATCH_STEP, label="Images per row (N)")
             batch_go = gr.Button("Score a batch")
         table = gr.Dataframe(headers=["images", "n", "cat-rate", "95 % CI", "mean P(cat)", "big-cat rate"],
                              interactive=False, label="Cat-rates", show_label=False)
         note = gr.Markdown(label="Note")
     batch_go.click(functools.partial(batch_table, models), [model, judge, n], [table, note],
-                   api_name="batch", concurrency_id="judge")
+                   api_name="batch", concurrency_id="batch", concurrency_limit=1)  # its own slot: /score stays quick
     return model

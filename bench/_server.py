@@ -55,6 +55,13 @@ class AppServer:
         self.close()
         raise RuntimeError(f"the app did not start; see {self.tmp / 'server.log'}")
 
+    def rss_mb(self, key: str = "VmRSS") -> float:
+        """The server's resident memory (or, with "VmHWM", its peak so far) in MB (Linux /proc)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
     def close(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)

@@ -234,7 +234,7 @@ def test_interpolate_tab(client):
     _, gif2, *_, info2 = client.predict("current sample", 0, 1, "lerp", 3, 5, "loop", "bicubic", "gan-32", 5, 0.7,
                                         pc1=2.0, api_name="/interpolate")
     assert Image.open(gif2).n_frames == 3 and "from the current sample" in info2
-    with pytest.raises(AppError, match="greater than maximum"):
+    with pytest.raises(AppError, match="Frames: send a whole number from 2 to 120"):
         client.predict("seed", 0, 1, "slerp", 500, 12, "loop", "nearest", "dcgan-64", 0, 1.0, api_name="/interpolate")
 
 

@@ -25,7 +25,7 @@ from hub_standin import closed_port  # noqa: E402
 from test_app import Served, tiny_weights  # noqa: E402
 
 import app  # noqa: E402
-from app_ui import common, guard, score  # noqa: E402
+from app_ui import common, gate, guard, score  # noqa: E402
 from catgan.judges import DEFAULT_JUDGE, imagenet, load_judge  # noqa: E402
 
 AppError = gradio_client.exceptions.AppError
@@ -203,9 +203,77 @@ def test_text_inputs_are_bounded_and_errors_do_not_echo_them(client, server):
         with pytest.raises(AppError) as err:
             client.predict(*args, api_name=api)
         assert "at most 96 characters" in str(err.value) and len(str(err.value)) < 300, (api, str(err.value)[:300])
-    for seed in (2**31, 1e300):
-        with pytest.raises(AppError, match="greater than maximum"):
+    for seed in (2**31, 1e300, 10**400, "abc", [1]):
+        with pytest.raises(AppError, match="Seed: send a whole number from 0 to 2147483647"):
             client.predict("dcgan-64", seed, 1, 1.0, "nearest", 1, api_name="/sample")
+
+
+def raw_call(url: str, api: str, data) -> str:
+    """The reply of /gradio_api/call/<api> as sent (server-sent events), without gradio_client's
+    uploads and downloads: what a hand-made request gets."""
+    event = httpx.post(f"{url}gradio_api/call/{api}", json={"data": data}, timeout=30).json()["event_id"]
+    return httpx.get(f"{url}gradio_api/call/{api}/{event}", timeout=120).text
+
+
+SLIDERS = [0] * 14  # d1..d6, pc1..pc8: what gradio_client fills in
+
+
+def test_refusals_log_one_short_line_and_echo_nothing(client, server, capfd, monkeypatch):
+    monkeypatch.setattr(gate, "REFUSALS", gate.Refusals())  # a fresh minute
+    capfd.readouterr()
+    side = ["left"] * 6000  # ~48 KB: under the body limit, so it reaches the app
+    for _ in range(5):
+        with pytest.raises(AppError) as err:
+            client.predict(side, api_name="/quiz_answer")
+        assert "Side: send a text of at most 96 characters" in str(err.value) and len(str(err.value)) < 200
+    tiny = raw_call(server.url, "sample", ["dcgan-64"])  # too few values: Gradio's own ValueError before
+    assert "/sample takes 20 values" in tiny and len(tiny) < 300
+    for bad in ("abc", None, [8], 9, 8.5, 512, True):
+        with pytest.raises(AppError, match=r"Images per row: send a whole number from 8 to 256 in steps of 8"):
+            client.predict("dcgan-64", "efficientnet_lite0", bad, api_name="/batch")
+    log = capfd.readouterr().err
+    assert "Traceback" not in log and "left', 'left" not in log, log[:2000]
+    assert log.count("refused") == 1 and len(log) < 300, log[:2000]  # 13 refusals: one line this minute
+
+
+def test_repeated_refusals_are_counted_and_logged_once_a_minute():
+    now, lines = [0.0], []
+    refusals = gate.Refusals(every_s=60, clock=lambda: now[0], say=lambda text, *args: lines.append(text % args))
+    for i in range(1000):
+        now[0] = i * 0.1  # 1,000 refusals in 100 s
+        refusals.note("quiz_answer", "Side: at most 96 characters, please.")
+    assert len(lines) == 3 and "refused 599 more requests in the last 60 s (quiz_answer 599)" in lines[1], lines
+
+
+def test_forged_files_and_wrong_types_get_a_message_of_their_own(server):
+    forged = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
+    for api, data in (("score", [forged, "efficientnet_lite0"]), ("compare", [forged]),
+                      ("score", [{"url": "http://127.0.0.1:9/cat.png", "meta": {"_type": "gradio.FileData"}},
+                                 "efficientnet_lite0"]), ("score", [[forged] * 50, "efficientnet_lite0"])):
+        reply = raw_call(server.url, api, data)
+        assert "Image: " in reply and ("not uploaded here" in reply or "send a file" in reply), reply
+        assert GENERIC not in reply and "passwd" not in reply
+    reply = raw_call(server.url, "sample", ["dcgan-64", "abc", 1, 1.0, "nearest", 1, *SLIDERS])
+    assert "Seed: send a whole number" in reply, reply
+
+
+def test_batches_are_chunked_cached_and_leave_score_free(server, client, weights, tmp_path, monkeypatch):
+    judge, _ = score.get_judge("efficientnet_lite0")
+    sizes = []
+    inner = judge.score
+    monkeypatch.setattr(judge, "score", lambda images, **kw: sizes.append(len(images)) or inner(images, **kw))
+    monkeypatch.setattr(score, "_TABLES", type(score._TABLES)())
+    models = app.Models(common.Settings(weights, app.find_sources(weights)[0]))
+    rows, _ = score.batch_table(models, "dcgan-64", "efficientnet_lite0", 64)
+    assert sum(sizes) == 64 and max(sizes) <= score.CHUNK  # bounded chunks
+    assert score.batch_table(models, "dcgan-64", "efficientnet_lite0", 64)[0] == rows and sum(sizes) == 64  # cached
+    sample = tmp_path / "cat.png"
+    Image.effect_noise((64, 64), 60).convert("RGB").save(sample)
+    batch = client.submit("dcgan-64", "efficientnet_lite0", 248, api_name="/batch")  # a few seconds of work
+    time.sleep(1.0)
+    _, text, _ = client.predict(gradio_client.handle_file(str(sample)), "efficientnet_lite0", api_name="/score")
+    assert "P(cat)" in text and not batch.done()  # /score did not wait for the whole batch
+    assert batch.result()[0]["data"][0][1] == 248
 
 
 def test_request_bodies_are_bounded(server):
@@ -238,6 +306,47 @@ def test_the_temp_folder_keeps_its_budget_oldest_first(tmp_path):
     assert (tmp_path / "d29" / "f").exists() and not (tmp_path / "d0").exists()
 
 
+def test_a_visitor_over_their_share_is_told_to_slow_down_and_evicts_no_one(tmp_path):
+    budget = guard.DiskBudget(tmp_path, max_bytes=40_000, rescan_s=float("inf"), min_age_s=60, share=4)
+    (tmp_path / "old").write_bytes(b"x" * 30_000)  # two minutes old: may go
+    os.utime(tmp_path / "old", (time.time() - 120,) * 2)
+    budget.make_room(5000, "1.2.3.4")  # 10 KB with Gradio's copy: the client's whole share
+    (tmp_path / "theirs").write_bytes(b"x" * 10_000)  # another visitor's fresh file
+    with pytest.raises(gradio.Error, match="slow down"):
+        budget.make_room(1000, "1.2.3.4")
+    budget.make_room(5000, "5.6.7.8")  # someone else still has room: the old file goes, not the fresh one
+    assert not (tmp_path / "old").exists() and (tmp_path / "theirs").exists()
+    (tmp_path / "mine").write_bytes(b"x" * 30_000)
+    budget.scanned_at = 0  # not announced: the next call rescans
+    with pytest.raises(gradio.Error, match="try again in a minute"):  # only fresh files: none may go
+        budget.make_room(2000, "9.9.9.9")
+    assert (tmp_path / "theirs").exists() and (tmp_path / "mine").exists()
+
+
+def test_one_visitor_flooding_the_temp_folder_leaves_the_others_files(server, monkeypatch):
+    budget = common.BUDGET.usage() + 8 * 2**20  # 8 MB more than this process's tests left there
+    monkeypatch.setattr(common.BUDGET, "max_bytes", budget)
+    monkeypatch.setattr(common.BUDGET, "share", budget // (2 * 2**20))  # 2 MB per visitor per minute
+    monkeypatch.setattr(common.BUDGET, "recent", type(common.BUDGET.recent)(common.BUDGET.recent.default_factory))
+
+    def visitor(address):
+        return gradio_client.Client(server.url, analytics_enabled=False, verbose=False,
+                                    download_files=False, headers={"X-Forwarded-For": address})
+
+    calm, flood = visitor("198.51.100.7"), visitor("203.0.113.9")
+    kept = calm.predict("dcgan-64", 1, 4, 1.0, "nearest", 1, api_name="/sample")[0]
+    refused = None
+    for seed in range(40):  # 16 cats at 2x: 1.6 MB announced each (with Gradio's copy)
+        try:
+            flood.predict("dcgan-64", seed, 16, 1.0, "nearest", 2, api_name="/sample")
+        except AppError as e:
+            refused = str(e)
+            break
+    assert refused is not None and "slow down" in refused, refused
+    assert httpx.get(kept["url"]).status_code == 200  # the calm visitor's picture is still there
+    calm.predict("dcgan-64", 2, 4, 1.0, "nearest", 1, api_name="/sample")  # and they can still ask for more
+
+
 def settled(budget):
     for _ in range(200):
         if not budget.scanning:
@@ -253,7 +362,7 @@ def test_the_app_keeps_its_temp_folder_in_budget(weights, tmp_path):
     temp, port = tmp_path / "temp", closed_port()
     env = {**os.environ, "GRADIO_TEMP_DIR": str(temp), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "app.py", "--weights", str(weights), "--real", "", "--port", str(port),
-                             "--temp-budget-mb", "3", "--judge", "efficientnet_lite0"], cwd=ROOT, env=env,
+                             "--temp-budget-mb", "3", "--temp-min-age-s", "0", "--judge", "efficientnet_lite0"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -308,22 +417,34 @@ def test_typed_repo_ids_take_a_revision_and_a_size_cap(fake_hub, weights, tmp_pa
 
 # ---------------------------------------------------------------- no absolute server paths
 
-def test_no_absolute_server_paths_on_the_page_config_or_replies(tmp_path):
+def test_no_absolute_server_paths_on_the_page_config_or_replies(tmp_path, cats_zip):
     root, home = str(Path(app.__file__).resolve().parent), str(Path.home())
     sample = tmp_path / "cat.png"
     Image.effect_noise((64, 64), 60).convert("RGB").save(sample)
-    with Served(tmp_path, weights_root=Path(app.__file__).parent / "weights", real_source="",
-                quiz_db=tmp_path / "q.sqlite") as s:  # the shipped weights, under the repository
+    with Served(tmp_path, weights_root=Path(app.__file__).parent / "weights", real_source=str(cats_zip.resolve()),
+                real_limit=50, quiz_db=tmp_path / "q.sqlite") as s:  # the shipped weights, under the repository
         c = s.client()
-        texts = [httpx.get(s.url).text, httpx.get(s.url + "config").text,
+        upload = httpx.post(s.url + "gradio_api/upload", files={"files": ("cat.png", sample.read_bytes())}).text
+        texts = [httpx.get(s.url).text, httpx.get(s.url + "config").text, upload,
                  repr(c.predict("dcgan-64", 1, 1, 1.0, "nearest", 1, api_name="/sample")[1]),
                  repr(c.predict("seed", 0, 1, "slerp", 3, 5, "loop", "nearest", "gan-32", 0, 1.0,
                                 api_name="/interpolate")[-1]),
-                 repr(c.predict(gradio_client.handle_file(str(sample)), api_name="/compare"))]
+                 repr(c.predict(gradio_client.handle_file(str(sample)), api_name="/compare")),
+                 raw_call(s.url, "sample", ["dcgan-64", 1, 1, 1.0, "nearest", 1, *SLIDERS]),
+                 raw_call(s.url, "interpolate", ["seed", 0, 1, "slerp", 3, 5, "loop", "nearest", "gan-32", 0, 1.0,
+                                                 *SLIDERS]),
+                 raw_call(s.url, "quiz_new", [None])]
+        assert f"Real photos: `{cats_zip.name}`" in texts[1]  # the quiz's source by its name only
+        for reply in texts[-3:]:  # file outputs: served from the alias, so a client can still fetch them
+            url = reply.split('"url": "', 1)[1].split('"', 1)[0]
+            assert "/file=catgan-files/" in url and httpx.get(url).status_code == 200, reply[:500]
+        score_reply = raw_call(s.url, "score", [{"path": upload.split('"')[1], "meta": {"_type": "gradio.FileData"}},
+                                                "efficientnet_lite0"])
+        assert "P(cat)" in score_reply, score_reply[:500]  # an uploaded file named by the alias is accepted
         for name in ("../x", "nobody/x"):
             with pytest.raises(AppError) as err:
                 c.predict(name, 0, 1, 1.0, "nearest", 1, api_name="/sample")
             texts.append(str(err.value))
     for text in texts:
-        assert root not in text and home not in text, text[:2000]
+        assert root not in text and home not in text and guard.TEMP_ROOT not in text, text[:2000]
     assert "weights/dcgan-64" in texts[1]  # the models are still named, by repository-relative paths
