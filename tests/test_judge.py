@@ -5,6 +5,7 @@ Training runs are tiny (width 8, 24-56 images, a few steps), so the file takes s
 import io
 import json
 import runpy
+import socket
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import CIFAR, ROOT, assert_fp16_file_loads_exactly, jpeg_bytes, write_zip
+from huggingface_hub import constants
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -215,6 +217,10 @@ def test_resnet50_download_failure_falls_back(tmp_path, monkeypatch, stand_in):
 
     monkeypatch.delenv("CATGAN_RESNET50", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # as read at import, when CI sets it
+    with socket.socket() as s:  # a port nothing listens on: the Hub is unreachable
+        s.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{s.getsockname()[1]}")
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     monkeypatch.setattr(tv_api, "load_state_dict_from_url", no_network)
     with pytest.warns(JudgeFallbackWarning, match="could not fetch resnet50"):
