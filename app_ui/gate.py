@@ -23,7 +23,7 @@ import gradio as gr
 
 from catgan.quiz.limits import request_keys
 
-from .guard import ALIAS, CLIENT, MAX_TEXT, TEMP_ROOT, fail, short
+from .guard import ALIAS, CLIENT, MAX_TEXT, TEMP_ROOT, check_text, fail, short
 
 log = logging.getLogger("catgan.app")
 MAX_FILE_FIELD = 1024  # characters in any string of a file payload (path, name, mime type)
@@ -79,9 +79,7 @@ def check_value(component, value):
 
 
 def _text(value, what: str):
-    if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
-        raise fail(f"{what}: at most {MAX_TEXT} characters, please.")
-    return value
+    return value if value is None else check_text(value, what)
 
 
 def _number(component, value, what: str):

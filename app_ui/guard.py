@@ -20,6 +20,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from catgan import env
 from catgan.cli import one_line
 from catgan.quiz.limits import client_address, client_key
 
@@ -30,7 +31,7 @@ MAX_BODY = 64 * 1024  # bytes in any request body but an upload (the largest rea
 TEMP_BUDGET = 500 * 2**20  # bytes in the app's temp folder (uploads, outputs and Gradio's copies)
 MIN_AGE_S = 60.0  # a temp file this young is never deleted: it may still be written or served
 SHARE = 4  # one client's young temp files may fill at most 1/SHARE of the budget
-ROOT = Path(__file__).resolve().parents[1]  # the repository (app.py, app_ui/, catgan/)
+ROOT = env.REPO_ROOT  # the repository (app.py, app_ui/, catgan/)
 TEMP_ROOT = gr.utils.get_upload_folder()  # Gradio's temp folder (app.py names it before gradio's import)
 ALIAS = "catgan-files"  # what replies call TEMP_ROOT (app_ui.gate); /gradio_api/file=ALIAS/... is served
 CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("catgan_client", default=None)

@@ -60,6 +60,7 @@ class Models:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._named_by_key: dict[str, object] = {}  # a model's named directions, read from disk once
 
     def choices(self) -> list[tuple[str, str]]:
         """(label, name) per model; the best-looking first (DCGAN before GAN, 64 px before 32 px),
@@ -87,7 +88,7 @@ class Models:
         pca, named = amounts_of(sliders), amounts_of(sliders, NAMED)
         if any(pca):
             z = latent.cached_directions(key, g, N_SLIDERS).apply(z, pca)
-        if any(named) and (directions := self._named(loaded)) is not None:
+        if any(named) and (directions := self._named(key, loaded)) is not None:
             z = directions.apply(z, named)
         return loaded, z
 
@@ -105,15 +106,17 @@ class Models:
         """(named, principal): the labels of ``name``'s named directions (maybe none) and of its
         principal directions (computed once per model)."""
         key, loaded = self.load(name)
-        named = self._named(loaded)
+        named = self._named(key, loaded)
         return (named.labels() if named else []), latent.cached_directions(key, loaded.generator, N_SLIDERS).labels()
 
-    @staticmethod
-    def _named(loaded: hub.Loaded):
-        try:
-            return load_directions(loaded.folder, loaded.generator.config.z_dim)
-        except ValueError as e:
-            raise fail(f"This model's named directions can't be used: {e}") from None
+    def _named(self, key: str, loaded: hub.Loaded):
+        """The model's named directions (None: it has none), read once per model, not per slider move."""
+        if key not in self._named_by_key:
+            try:
+                self._named_by_key[key] = load_directions(loaded.folder, loaded.generator.config.z_dim)
+            except ValueError as e:
+                raise fail(f"This model's named directions can't be used: {e}") from None
+        return self._named_by_key[key]
 
     def describe(self, name) -> str:
         c = (loaded := self.load(name)[1]).generator.config
