@@ -114,21 +114,21 @@ CASES = [
     (evaluate.main, lambda w: ["--models", str(w / "no-such-folder")], "weights folder not found"),
     (publish.main, lambda w: [str(w / "run"), "not a repo"], "repo id must look like USER/REPO"),
     (publish.main, lambda w: [str(w / "run" / "generator"), "me/cats"], "offline mode"),
-    # the model's size is checked before it is built (these grew past 3 GB, or printed allocator text)
+    # the model's size is checked before it is built (unchecked, these would grow past 3 GB or print allocator text)
     (TRAIN, lambda w: [*common(w), "--g-width", "10000000", "--out", str(w / "o9")], "the limit is 200 M"),
     (TRAIN, lambda w: [*common(w), "--z-dim", "1000000000", "--out", str(w / "o10")], "the limit is 200 M"),
-    # every number of the judge's training is in range (--epochs -1 once wrote an untrained judge)
+    # every number of the judge's training is in range (--epochs -1 would write an untrained judge)
     (JUDGES, lambda w: ["train", "--epochs", "-1", "--run", str(w / "j1"), "--out", str(w / "j1w")],
      "--epochs must be in [1, inf), got -1"),
     (JUDGES, lambda w: ["train", "--lr", "nan", "--run", str(w / "j2"), "--out", str(w / "j2w")], "--lr must be in"),
     (JUDGES, lambda w: ["train", "--pad", "40", "--run", str(w / "j3"), "--out", str(w / "j3w")], "--pad must be in"),
     (JUDGES, lambda w: ["train", "--device", "gpu0", "--run", str(w / "j4"), "--out", str(w / "j4w")],
      "--device must name a torch device"),
-    # images go through the one decoder and its one pixel limit (a 40000^2 PNG was a traceback)
+    # images go through the one decoder and its one pixel limit (a 40000^2 PNG is one error line, not a traceback)
     (JUDGES, lambda w: ["score", str(w / "40000.png"), "--judge", "resnet-animals"], "decompression bomb"),
     (JUDGES, lambda w: ["score", str(w / "5000.png"), "--judge", "resnet-animals"], "limit is 4096x4096"),
     (JUDGES, lambda w: ["score", str(w / "notes.txt"), "--judge", "resnet-animals"], "not an image catgan reads"),
-    # every evaluation argument is checked before any work (a run folder was refused after 12 minutes)
+    # every evaluation argument is checked before any work (not after minutes of real-photo features)
     (evaluate.main, lambda w: ["--models", str(w / "run")], "not a generator's weights folder"),
     (evaluate.main, lambda w: ["--real", str(w / "nowhere.zip"), "--n", "4"], "data source does not exist"),
     (evaluate.main, lambda w: ["--real", str(w / "faces.zip"), "--inception", str(w / "no.pth")], "--inception"),

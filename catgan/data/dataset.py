@@ -24,7 +24,7 @@ from ..fileio import atomic_write
 from ..images import IMAGE_EXTS, MAX_FILE_BYTES, MAX_PIXELS, TooLarge, decode_rgb
 from .crawford import crop_face, parse_landmarks
 
-# v3: the shared decoder (catgan.images.decode_rgb) and its 4096x4096 pixel limit (was 64 MP)
+# cache entries are keyed by this: images decoded by catgan.images.decode_rgb, at most 4096x4096 pixels
 CACHE_VERSION = 3  # bump when decoding/cropping changes
 # The limits (catgan.images) are checked before anything is decompressed or decoded, so a hostile file
 # (a zip member that inflates to gigabytes, an image header that claims gigapixels) is skipped and
