@@ -1,7 +1,8 @@
 """What keeps a public app bounded: text inputs have a length limit checked on the server (every
 input's type and size: app_ui.gate), request bodies a size limit, the temp folder a byte budget
-(oldest files evicted first, none younger than a minute, a share per visitor), and nothing shown
-to a visitor holds an absolute server path (the temp folder is called ALIAS in replies).
+(oldest files evicted first, none younger than a minute, a share per visitor), heavy jobs a low
+CPU priority, and nothing shown to a visitor holds an absolute server path (the temp folder is
+called ALIAS in replies).
 
 Gradio echoes a refused value back in its own error ("Value: '…' is not in the list of
 choices"), so lengths are checked before Gradio's own preprocessing; and Gradio keeps uploads and
@@ -10,12 +11,14 @@ copies of outputs in its temp folder, so the budget covers the whole folder, not
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import os
 import re
 import threading
 import time
 from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
@@ -31,6 +34,7 @@ MAX_BODY = 64 * 1024  # bytes in any request body but an upload (the largest rea
 TEMP_BUDGET = 500 * 2**20  # bytes in the app's temp folder (uploads, outputs and Gradio's copies)
 MIN_AGE_S = 60.0  # a temp file this young is never deleted: it may still be written or served
 SHARE = 4  # one client's young temp files may fill at most 1/SHARE of the budget
+BACKGROUND_NICE = 10  # heavy jobs' threads: about a tenth of the CPU share of a quick call's thread
 ROOT = env.REPO_ROOT  # the repository (app.py, app_ui/, catgan/)
 TEMP_ROOT = gr.utils.get_upload_folder()  # Gradio's temp folder (app.py names it before gradio's import)
 ALIAS = "catgan-files"  # what replies call TEMP_ROOT (app_ui.gate); /gradio_api/file=ALIAS/... is served
@@ -104,6 +108,28 @@ def scrub(text: str) -> str:
     text = text.replace(str(ROOT) + os.sep, "")
     text = TOKEN.sub("[token hidden]", text)
     return ABSOLUTE.sub(lambda m: "…/" + m.group(0).rsplit("/", 1)[-1], text)
+
+
+# ---------------------------------------------------------------- CPU
+
+def _lower_priority() -> None:
+    try:  # Linux: a nice value is per thread, and processes started from the thread inherit it
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (OSError, AttributeError):  # not Linux: the jobs run at normal priority
+        pass
+
+
+_HEAVY = ThreadPoolExecutor(max_workers=2, thread_name_prefix="catgan-heavy", initializer=_lower_priority)
+
+
+def heavy(fn):
+    """``fn`` run on a low-priority thread (nice BACKGROUND_NICE; ffmpeg started from it inherits it):
+    a long job (an interpolation, a batch) takes the CPU only as far as the quick calls (a slider, a
+    score, a quiz answer) leave it free. The call's context (guard.CLIENT) goes along."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        return _HEAVY.submit(contextvars.copy_context().run, fn, *args, **kwargs).result()
+    return run
 
 
 # ---------------------------------------------------------------- disk

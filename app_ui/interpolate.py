@@ -7,8 +7,8 @@ import torch
 from catgan import latent
 from catgan.images import save_gif, to_pil, write_mp4
 
-from .common import out_dir
-from .guard import MAX_SEED, bounded, fail, short
+from .common import out_dir, to_png
+from .guard import MAX_SEED, bounded, fail, heavy, short
 from .model import RESAMPLING, Models, generate, shown_location, upscale_grid
 from .sample import SampleControls, model_picker
 
@@ -42,7 +42,7 @@ def interpolate(models: Models, start, seed_a, seed_b, method, frames, fps, mode
     what = "the current sample" if current else f"seed {int(seed_a or 0)}"
     info = (f"{len(x)} frames ({method}, {mode}) from {what} to seed {int(seed_b or 0)} at {fps:g} fps; "
             f"model {short(model)} (weights `{shown_location(loaded)}`)")
-    return str(mp4), str(gif), strip, [str(mp4), str(gif)], info
+    return str(mp4), str(gif), to_png(strip), [str(mp4), str(gif)], info  # a file of its own: see score.where_it_looks
 
 
 def build(models: Models, sample: SampleControls) -> gr.Dropdown:
@@ -63,12 +63,13 @@ def build(models: Models, sample: SampleControls) -> gr.Dropdown:
     with gr.Row():
         video = gr.Video(label="MP4", format="mp4", autoplay=True, loop=True, interactive=False, height=300)
         gif = gr.Image(label="Animated GIF", type="filepath", interactive=False, height=300)
-    strip = gr.Image(label="Frames", type="pil", format="png", interactive=False)
+    strip = gr.Image(label="Frames", type="filepath", format="png", interactive=False)
     files = gr.File(label="Downloads (MP4 and GIF)", file_count="multiple", interactive=False)
     info = gr.Markdown(label="About")
 
     # the argument names are the API's parameter names; sample_seed, truncation and pc1..pc8 are the
     # Sample tab's (with d1..d6), used when start == "current sample"
+    @heavy
     def run(start, seed_a, seed_b, method, frames, fps, mode, resampling, model, sample_seed, truncation, **pcs):
         return interpolate(models, start, seed_a, seed_b, method, frames, fps, mode, resampling, model,
                            sample_seed, truncation, pcs)

@@ -14,39 +14,31 @@ from catgan import quiz
 from catgan.eval.metrics import cat_rate
 from catgan.images import to_pil
 from catgan.judges import JUDGES, JudgeUnavailable, load_judge
-from catgan.judges.cam import judge_map, overlay
+from catgan.judges.cam import explain, overlay, watch
 
-from .common import upload_image
-from .guard import bounded, fail, scrub, short
+from .common import to_png, upload_image
+from .guard import bounded, fail, heavy, scrub, short
 from .model import Models, generate
 from .sample import SampleControls, model_picker
 
 MAX_BATCH = 256
 BATCH_STEP = 8  # the batch slider's values: 8, 16, ..., 256
-CHUNK = 8  # a batch is generated and scored this many images at a time, so /score waits one chunk at most
+CHUNK = 8  # a batch is generated and scored this many images at a time: bounded memory
+JUDGE_SLOTS = 2  # /score and /compare calls at a time (two cores); a batch has a slot of its own
 MAX_TABLES = 64  # batch results kept (by model, n, seed, judge)
 MIN_MAP_SIDE = 256  # a 64 px cat's map is shown at least this big
 
 
 @functools.lru_cache(maxsize=8)
 def _judge(name: str):
-    """(judge, notice): loaded once per name; read-only afterwards, so shared by all users."""
+    """(judge, notice): loaded once per name and shared by all users. Its maps' hooks are set here,
+    before anyone else can use it, so scores, maps and batches run side by side (catgan.judges.cam)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         judge = load_judge(name)
+    watch(judge.model)
     notice = "; ".join(str(w.message) for w in caught if "judge" in str(w.message)) or None
     return judge, notice
-
-
-_LOCKS: dict[int, threading.Lock] = {}
-_LOCKS_LOCK = threading.Lock()
-
-
-def judge_lock(judge) -> threading.Lock:
-    """One judge is used by one thread at a time: Grad-CAM hooks every module of the shared model,
-    so a batch's forward pass beside it would feed the hooks. Batches take it one chunk at a time."""
-    with _LOCKS_LOCK:
-        return _LOCKS.setdefault(id(judge), threading.Lock())
 
 
 def get_judge(name: str):
@@ -70,22 +62,23 @@ def score_image(image, judge: str):
     if image is None:
         raise fail(NO_IMAGE)
     scorer, notice = get_judge(judge)
-    with judge_lock(scorer):
-        v = scorer.score([image])[0]
-        picture = where_it_looks(scorer, image)[0]
+    v, (picture, _) = where_it_looks(scorer, image)
     verdict = "**a cat** 🐱" if v.is_cat else ("**a big cat**, not a house cat" if v.is_big_cat else "**not a cat**")
     text = f"P(cat) = **{v.p_cat:.3f}**: the judge says this is {verdict}.  \n" + judge_line(scorer, notice)
     return {label: p for label, p in v.top5}, text, picture
 
 
 def where_it_looks(judge, image) -> tuple:
-    """(picture, caption): the judge's Grad-CAM for its top class over the image, at least 256 px."""
-    m = judge_map(judge, image)
+    """(verdict, (picture, caption)): the judge's verdict and its Grad-CAM for its top class over the
+    image, at least 256 px, from one pass through the judge. The picture is a PNG file of its own
+    (common.to_png): Gradio rewrites a returned PIL image's cache file in place, so two visitors
+    scoring the same image could cut each other's download short."""
+    v, m = explain(judge, image)
     picture = overlay(image, m.heat)
     if min(picture.size) < MIN_MAP_SIDE:
         scale = MIN_MAP_SIDE / min(picture.size)
         picture = picture.resize((round(picture.width * scale), round(picture.height * scale)))
-    return picture, f"{judge.name}: {m.label} ({m.prob:.2f})"
+    return v, (to_png(picture), f"{judge.name}: {m.label} ({m.prob:.2f})")
 
 
 _TABLES: OrderedDict[tuple, list] = OrderedDict()
@@ -124,13 +117,10 @@ def batch_table(models: Models, model, judge: str, n, seed: int = 0):
 
 
 def scored(scorer, images, n: int) -> list:
-    """Verdicts on ``images(a, b)`` for a, b in chunks of CHUNK up to ``n``: bounded memory, and the
-    judge is free for a /score call between chunks."""
+    """Verdicts on ``images(a, b)`` for a, b in chunks of CHUNK up to ``n``: bounded memory."""
     verdicts = []
     for a in range(0, n, CHUNK):
-        x = images(a, min(n, a + CHUNK))
-        with judge_lock(scorer):
-            verdicts += scorer.score(x, batch_size=CHUNK)
+        verdicts += scorer.score(images(a, min(n, a + CHUNK)), batch_size=CHUNK)
     return verdicts
 
 
@@ -154,9 +144,8 @@ def compare(image):
         if judge.name != name:  # it fell back to another judge, which has its own row
             rows.append([name, "unavailable", "", "", f"uses {judge.name} instead"])
             continue
-        with judge_lock(judge):
-            v = judge.score([image])[0]
-            maps.append(where_it_looks(judge, image))
+        v, picture = where_it_looks(judge, image)
+        maps.append(picture)
         top = f"{v.top5[0][0]} ({v.top5[0][1]:.2f})"
         rows.append([name, "cat" if v.is_cat else "not a cat", round(v.p_cat, 3), top, scrub(judge.weights)])
     return rows, maps
@@ -177,7 +166,7 @@ def build(models: Models, sample: SampleControls) -> gr.Dropdown:
             top5 = gr.Label(num_top_classes=5, label="Top-5")
             verdict = gr.Markdown(label="Verdict")
         with gr.Column(scale=1):
-            where = gr.Image(label="Where the judge looks (Grad-CAM of its top class)", type="pil", format="png",
+            where = gr.Image(label="Where the judge looks (Grad-CAM of its top class)", type="filepath", format="png",
                              interactive=False, height=260)
 
     def use_sample(model, seed, truncation, **pcs):  # its argument names are the API's parameter names
@@ -186,7 +175,7 @@ def build(models: Models, sample: SampleControls) -> gr.Dropdown:
     send.click(use_sample, [sample.model, sample.seed, sample.truncation], image, inputs_kwargs=sample.pcs(),
                api_name="send_sample")
     go.click(score_image, [image, judge], [top5, verdict, where], api_name="score", concurrency_id="judge",
-             concurrency_limit=1)
+             concurrency_limit=JUDGE_SLOTS)
     with gr.Accordion("Compare: the same image, every judge", open=False):
         cmp_go = gr.Button("Compare judges")
         cmp_table = gr.Dataframe(headers=["judge", "verdict", "P(cat)", "top-1", "weights"], interactive=False,
@@ -201,6 +190,6 @@ def build(models: Models, sample: SampleControls) -> gr.Dropdown:
         table = gr.Dataframe(headers=["images", "n", "cat-rate", "95 % CI", "mean P(cat)", "big-cat rate"],
                              interactive=False, label="Cat-rates", show_label=False)
         note = gr.Markdown(label="Note")
-    batch_go.click(functools.partial(batch_table, models), [model, judge, n], [table, note],
+    batch_go.click(heavy(functools.partial(batch_table, models)), [model, judge, n], [table, note],
                    api_name="batch", concurrency_id="batch", concurrency_limit=1)  # its own slot: /score stays quick
     return model

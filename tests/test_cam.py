@@ -1,11 +1,13 @@
 """catgan.judges.cam: Grad-CAM maps of the judges look at the cat."""
+import threading
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from catgan.judges import load_judge
-from catgan.judges.cam import grad_cam, judge_map, overlay
+from catgan.judges.cam import explain, grad_cam, judge_map, overlay
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def test_maps_follow_the_evidence():
         net[0].weight[1] = 1.0
     x = torch.zeros(1, 3, 8, 8)
     x[..., :4, :4] = 1.0
-    cam, index, _ = grad_cam(net, x, class_index=1)
+    cam, _, index = grad_cam(net, x, class_index=1)
     assert index == 1 and cam[:4, :4].min() > 0.9 and cam[4:, 4:].max() < 0.1
 
 
@@ -53,3 +55,49 @@ def test_overlay_keeps_the_size(chelsea):
     out = overlay(chelsea, heat)
     assert out.size == chelsea.size and out.mode == "RGB"
     assert np.asarray(out)[150, 150, 0] > np.asarray(out)[10, 10, 0]  # hot is red
+
+
+def test_one_pass_gives_the_verdict_of_score_and_the_map(chelsea):
+    judge = load_judge("efficientnet_lite0", fallback=False)
+    verdict, m = explain(judge, chelsea)
+    (scored,) = judge.score([chelsea])
+    assert [label for label, _ in verdict.top5] == [label for label, _ in scored.top5]
+    assert verdict.p_cat == pytest.approx(scored.p_cat, abs=1e-4) and verdict.is_cat == scored.is_cat
+    assert m.label == verdict.top5[0][0] and m.prob == pytest.approx(verdict.top5[0][1], abs=1e-6)
+
+
+def test_a_map_ignores_other_threads_using_the_same_model():
+    """The app shares one judge among all visitors: while one thread draws a map, another's forward
+    pass through the same modules must not reach the map's feature maps. The toy net below pauses
+    after its last feature map until another thread has run a whole forward pass through it."""
+    main, hold, done = threading.current_thread(), threading.Event(), threading.Event()
+
+    class PoolAfterOthers(torch.nn.Module):
+        def forward(self, x):
+            if threading.current_thread() is main:
+                hold.set()
+                assert done.wait(10)
+            return x.mean((2, 3))
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.ReLU(), PoolAfterOthers())
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].bias.zero_()
+        net[0].weight[1] = 1.0
+    x = torch.zeros(1, 3, 8, 8)
+    x[..., :4, :4] = 1.0
+
+    def other():
+        hold.wait(10)
+        with torch.inference_mode():
+            net(torch.rand(4, 3, 8, 8))
+        done.set()
+
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        cam, _, index = grad_cam(net, x, class_index=1)
+    finally:
+        done.set()
+        t.join()
+    assert index == 1 and cam[:4, :4].min() > 0.9 and cam[4:, 4:].max() < 0.1

@@ -257,6 +257,18 @@ def test_forged_files_and_wrong_types_get_a_message_of_their_own(server):
     assert "Seed: send a whole number" in reply, reply
 
 
+def test_a_served_map_is_never_rewritten_by_the_next_visitor(tmp_path):
+    """Gradio writes a returned PIL image to a cache file named by its hash, in place: a second
+    visitor scoring the same image truncated the file a first one was downloading (1 of 98 /score
+    downloads cut short at 32 users). Maps and strips are PNG files of their own instead."""
+    image = Image.effect_noise((64, 64), 60).convert("RGB")
+    _, _, first = score.score_image(image, "efficientnet_lite0")
+    before = (Path(first).read_bytes(), os.stat(first).st_mtime_ns)
+    _, _, second = score.score_image(image, "efficientnet_lite0")
+    assert Path(first).parent != Path(second).parent and Path(second).read_bytes() == before[0]
+    assert (Path(first).read_bytes(), os.stat(first).st_mtime_ns) == before
+
+
 def test_batches_are_chunked_cached_and_leave_score_free(server, client, weights, tmp_path, monkeypatch):
     judge, _ = score.get_judge("efficientnet_lite0")
     sizes = []

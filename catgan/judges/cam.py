@@ -8,6 +8,8 @@ runtime for what is one forward and one backward pass.
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,7 @@ from PIL import Image
 from torch import nn
 
 from ..images import pil_to_float, to_float
+from .base import Verdict
 
 
 @dataclass(frozen=True)
@@ -26,50 +29,67 @@ class ClassMap:
     prob: float
 
 
+_capture = threading.local()  # per thread: the 4-D outputs seen during this thread's Grad-CAM forward pass
+_watched: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+_watch_lock = threading.Lock()
+
+
+def _keep(_module, _inputs, output) -> None:
+    seen = getattr(_capture, "seen", None)
+    if seen is not None and isinstance(output, torch.Tensor) and output.dim() == 4 and output.shape[-1] * output.shape[-2] > 1:
+        seen.append(output)
+
+
+def watch(model: nn.Module) -> nn.Module:
+    """Hook every module of ``model`` once, for good. A hook records outputs only in a thread that is
+    computing a map, so a model shared by many threads (the app's judges) serves batch scoring and
+    maps at the same time, with no lock, and no hook is added or removed while another thread runs it.
+    Call it when the model is loaded, before it is shared."""
+    with _watch_lock:
+        if model not in _watched:
+            for m in model.modules():
+                m.register_forward_hook(_keep)
+            _watched.add(model)
+    return model
+
+
 def last_spatial_output(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``model`` on ``x`` and return (logits, the last 4-D activation with more than one pixel),
     i.e. the feature map just before global pooling, whatever the architecture."""
-    seen: list[torch.Tensor] = []
-
-    def keep(_module, _inputs, output):
-        if isinstance(output, torch.Tensor) and output.dim() == 4 and output.shape[-1] * output.shape[-2] > 1:
-            seen.append(output)
-
-    handles = [m.register_forward_hook(keep) for m in model.modules()]
+    watch(model)
+    _capture.seen = seen = []
     try:
         logits = model(x)
     finally:
-        for h in handles:
-            h.remove()
+        _capture.seen = None
     if not seen:
         raise TypeError(f"{type(model).__name__} has no spatial feature map to explain")
     return logits, seen[-1]
 
 
-def grad_cam(model: nn.Module, x: torch.Tensor, class_index: int | None = None) -> tuple[torch.Tensor, int, float]:
-    """Grad-CAM of ``model`` for one normalised input ``x`` (1, 3, h, w): (h, w) map in [0, 1],
-    the class explained (default: the top-1) and its probability."""
+def grad_cam(model: nn.Module, x: torch.Tensor, class_index: int | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Grad-CAM of ``model`` for one normalised input ``x`` (1, 3, h, w): the (h, w) map in [0, 1],
+    the class probabilities of that same forward pass, and the class explained (default: the top-1)."""
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)  # a graph even when the weights are frozen
         logits, features = last_spatial_output(model, x)
-        probs = logits.float().softmax(-1)[0]
+        probs = logits.detach().float().softmax(-1)[0]
         index = int(probs.argmax()) if class_index is None else class_index
         (grads,) = torch.autograd.grad(logits[0, index], features)
     weights = grads.float().mean(dim=(2, 3), keepdim=True)  # (1, C, 1, 1): each channel's importance
     cam = F.relu((weights * features.detach().float()).sum(1, keepdim=True))
     cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     cam = cam / cam.max() if cam.max() > 0 else cam
-    return cam, index, float(probs[index].detach())
+    return cam, probs, index
 
 
-def judge_map(judge, image) -> ClassMap:
-    """The Grad-CAM of ``judge``'s top class on one image (PIL, or a [-1, 1] / uint8 tensor (3, H, W)),
-    mapped back onto the image: the judge resizes the short side and centre-crops, so the map
-    covers that crop and is 0 outside it."""
+def explain(judge, image) -> tuple[Verdict, ClassMap]:
+    """``judge``'s verdict on one image (PIL, or a [-1, 1] / uint8 tensor (3, H, W)) and the Grad-CAM of
+    its top class, from one forward and one backward pass. The judge resizes the short side and
+    centre-crops, so the map covers that crop, mapped back onto the image, and is 0 outside it."""
     x = pil_to_float(image) if isinstance(image, Image.Image) else to_float(image.detach().cpu())
     p = judge.preprocess
-    model = getattr(judge.model, "cam_model", judge.model)  # e.g. the un-mirrored net of a flip-averaged judge
-    cam, index, prob = grad_cam(model, judge.prepare(x[None]).to(judge.device))
+    cam, probs, index = grad_cam(judge.model, judge.prepare(x[None]).to(judge.device))
     h, w = x.shape[-2:]
     scale = p.resize / min(h, w)
     ch, cw = min(h, round(p.crop / scale)), min(w, round(p.crop / scale))  # the crop, in image pixels
@@ -77,7 +97,13 @@ def judge_map(judge, image) -> ClassMap:
     heat = torch.zeros(h, w)
     heat[top:top + ch, left:left + cw] = F.interpolate(cam[None, None], size=(ch, cw), mode="bilinear",
                                                        align_corners=False)[0, 0].clamp(0, 1)
-    return ClassMap(heat.numpy().astype(np.float32), judge.labels[index], prob)
+    verdict = judge.verdicts(probs.cpu()[None])[0]
+    return verdict, ClassMap(heat.numpy().astype(np.float32), judge.labels[index], float(probs[index]))
+
+
+def judge_map(judge, image) -> ClassMap:
+    """The Grad-CAM of ``judge``'s top class on one image (see :func:`explain`)."""
+    return explain(judge, image)[1]
 
 
 def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.5) -> Image.Image:
