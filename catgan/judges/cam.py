@@ -30,7 +30,7 @@ class ClassMap:
 
 
 _capture = threading.local()  # per thread: the 4-D outputs seen during this thread's Grad-CAM forward pass
-_watched: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+_watched: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 _watch_lock = threading.Lock()
 
 
