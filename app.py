@@ -25,7 +25,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "catg
 import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 
-from app_ui import interpolate, quiz_tab, sample, score  # noqa: E402
+from app_ui import interpolate, quiz_tab, sample, score, your_cat  # noqa: E402
 from app_ui.common import BUDGET, MAX_UPLOAD_MB, Settings, out_dir  # noqa: E402
 from app_ui.gate import guard  # noqa: E402
 from app_ui.guard import RequestLimits, scrub  # noqa: E402
@@ -41,11 +41,12 @@ from catgan.quiz.limits import Pace, QuizLimits  # noqa: E402
 from catgan.quiz.session import Quiz  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
-# a phone (up to 640 px wide) sees the cats first, and the four short tab labels fit without a "…" menu
+# a phone (up to 640 px wide) sees the cats first, and the five short tab labels fit without a "…" menu
 CSS = quiz_tab.CSS + """
 @media (max-width: 640px) {
   .catgan-cats { order: -1; }
-  .tab-container button[role="tab"] { padding-left: 8px !important; padding-right: 8px !important; }
+  .tab-container button { padding-left: 5px !important; padding-right: 5px !important;
+                          font-size: 14px !important; }  /* the tabs, and the hidden copy that Gradio measures */
 }"""
 
 
@@ -68,16 +69,22 @@ def build_demo(weights_root: Path = WEIGHTS, *, real_source: str | None = None, 
     with gr.Blocks(title="catgan", analytics_enabled=False) as demo:
         gr.Markdown("# 🐱 catgan\nCats grown by GANs trained on unlabeled cat faces, and a classifier that "
                     "judges them.")
-        with gr.Tab("Sample", id="sample"):
-            controls = sample.build(models)
-        with gr.Tab("Interpolate", id="interpolate"):
-            followers = [interpolate.build(models, controls)]
-        with gr.Tab("Quiz", id="quiz") as quiz_page:
-            opened = quiz_tab.build(the_quiz, notice)
-        with gr.Tab("Score", id="score"):
-            followers.append(score.build(models, controls))
+        mine = gr.State(None, time_to_live=your_cat.KEEP_S)  # the visitor's own cat, once its twin is found
+        with gr.Tabs() as tabs:
+            with gr.Tab("Sample", id="sample"):
+                controls = sample.build(models)
+            with gr.Tab("Your cat", id="your-cat"):
+                walk = your_cat.build(models, controls, mine)
+            with gr.Tab("Interpolate", id="interpolate"):
+                walker, start = interpolate.build(models, controls, mine)
+            with gr.Tab("Quiz", id="quiz") as quiz_page:
+                opened = quiz_tab.build(the_quiz, notice)
+            with gr.Tab("Score", id="score"):
+                followers = [walker, score.build(models, controls)]
         gr.Markdown(about(settings))
         demo.load(*controls.startup, api_visibility="private")
+        walk.click(lambda: (gr.Tabs(selected="interpolate"), your_cat.YOURS), None, [tabs, start],
+                   api_visibility="private")
         quiz_page.select(*opened, api_visibility="private")
         # the other tabs' model pickers follow the Sample tab's (in the browser) until changed there
         controls.model.change(None, controls.model, followers, js="(m) => [m, m]", api_visibility="private")

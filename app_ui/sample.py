@@ -45,10 +45,11 @@ class SampleControls:
 
 
 def model_picker(models: Models, label: str = "Model (weights/ or a Hub repo id USER/REPO[@REVISION])",
-                 **kwargs) -> gr.Dropdown:
-    """The model dropdown, the same in every tab: the listed models, or a Hub repo id typed in."""
+                 value: str | None = None, **kwargs) -> gr.Dropdown:
+    """The model dropdown, the same in every tab: the listed models, or a Hub repo id typed in;
+    ``value`` (default: the first listed) is shown first."""
     choices = models.choices()
-    return bounded(gr.Dropdown(choices, value=choices[0][1] if choices else None, allow_custom_value=True,
+    return bounded(gr.Dropdown(choices, value=value or (choices[0][1] if choices else None), allow_custom_value=True,
                                label=label, **kwargs))
 
 
@@ -73,6 +74,16 @@ def slider_updates(models: Models, model) -> list:
             + [gr.update(open=not names)])
 
 
+def direction_sliders() -> tuple[list, list, gr.Accordion]:
+    """(named, principal, the principal ones' folded section): the sliders that move a cat, labelled
+    for a model by ``slider_updates``."""
+    named = [gr.Slider(-3, 3, value=0, step=0.1, label=f"direction {i + 1}", visible=False) for i in range(N_NAMED)]
+    with gr.Accordion("Principal directions (GANSpace)", open=False) as folded:
+        sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.1, label=f"PC{i + 1}")
+                   for i in range(N_SLIDERS)]
+    return named, sliders, folded
+
+
 def build(models: Models) -> SampleControls:
     gr.Markdown("Pick a model and a seed. The sliders move every cat along the model's named directions "
                 "(found without labels: a pretrained judge names them), and, folded below, its principal "
@@ -94,11 +105,7 @@ def build(models: Models) -> SampleControls:
                              buttons=["download"])
             info = gr.Markdown(label="Caption")  # Markdown labels are not shown; they name outputs in the API
         with gr.Column(scale=2):
-            named = [gr.Slider(-3, 3, value=0, step=0.1, label=f"direction {i + 1}", visible=False)
-                     for i in range(N_NAMED)]
-            with gr.Accordion("Principal directions (GANSpace)", open=False) as folded:
-                sliders = [gr.Slider(-SLIDER_RANGE, SLIDER_RANGE, value=0, step=0.1, label=f"PC{i + 1}")
-                           for i in range(N_SLIDERS)]
+            named, sliders, folded = direction_sliders()
             reset = gr.Button("Reset sliders")
     c = SampleControls(model, seed, n, truncation, resampling, zoom, sliders, named, folded, image, info)
 

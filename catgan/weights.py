@@ -7,6 +7,7 @@ the same on disk and on the Hugging Face Hub:
     samples.png, evolution.gif                  a generator's sample grid and its training, as a GIF
     directions.safetensors, directions.json     a generator's named latent directions and their effects
     directions.jpg                              the named directions, pictured
+    encoder.safetensors, encoder.json           a generator's inversion encoder (catgan.latent.encoder)
 
 A folder is written beside its final place and swapped in, so it is never half-written; it is read
 back strictly (every key and shape must match, and no tensor may hold NaN/inf).
@@ -28,8 +29,10 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 SAMPLES_NAME, EVOLUTION_NAME = "samples.png", "evolution.gif"
 DIRECTIONS_NAME, DIRECTIONS_META, DIRECTIONS_PICTURE = "directions.safetensors", "directions.json", "directions.jpg"
+ENCODER_NAME, ENCODER_META = "encoder.safetensors", "encoder.json"
 FOLDER_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, SAMPLES_NAME, EVOLUTION_NAME, DIRECTIONS_NAME, DIRECTIONS_META,
-                DIRECTIONS_PICTURE)  # every file a weights folder may hold: what publish and deploy ship
+                DIRECTIONS_PICTURE, ENCODER_NAME, ENCODER_META)  # every file a weights folder may hold: what
+# publish and deploy ship
 
 
 def save_folder(out: str | os.PathLike, model: nn.Module, config, *, card: str, fp16: bool = False,

@@ -27,6 +27,7 @@ from app_ui import common, guard, quiz_tab, score, sources  # noqa: E402
 from app_ui.sources import WeightSource  # noqa: E402
 from catgan import env  # noqa: E402
 from catgan import quiz as quiz_store  # noqa: E402
+from catgan.latent.encoder import Encoder, EncoderConfig, save_encoder  # noqa: E402
 from catgan.models import ModelConfig, build_generator  # noqa: E402
 from catgan.quiz.limits import QuizLimits  # noqa: E402
 
@@ -34,7 +35,8 @@ AppError = gradio_client.exceptions.AppError
 
 
 def tiny_weights(root):
-    """Two tiny random generators; dcgan-64 has two named directions, gan-32 none (PCA sliders only)."""
+    """Two tiny random generators; dcgan-64 has two named directions and an inversion encoder, gan-32
+    neither (PCA sliders only)."""
     from catgan.latent.directions import save_directions
 
     for name, arch, size in (("dcgan-64", "dcgan", 64), ("gan-32", "gan", 32)):
@@ -47,6 +49,7 @@ def tiny_weights(root):
     tried = [{**d, "ships": True, "effects": {a: {"mean": 0.0} for a in spread}} for d in shipped]
     save_directions(root / "dcgan-64", vectors, {"judge": "tiny", "spread": spread, "config": {"n_test": 8},
                                                  "step": 1.0, "directions": shipped, "tried": tried})
+    save_encoder(Encoder(EncoderConfig(img_size=64, z_dim=16, width=4)), root / "dcgan-64")  # gan-32 has none
     return root
 
 
@@ -94,7 +97,8 @@ def pixels(path):
 # ---------------------------------------------------------------- the app as a whole
 
 ENDPOINTS = {"/sample", "/new_cats", "/select_model", "/slide", "/interpolate", "/quiz_new", "/quiz_answer",
-             "/quiz_stats", "/send_sample", "/score", "/compare", "/batch"}
+             "/quiz_stats", "/send_sample", "/score", "/compare", "/batch", "/your_cat", "/your_cat_slide",
+             "/your_cat_score"}
 
 
 def test_the_api_is_one_named_endpoint_per_action(client):

@@ -22,6 +22,7 @@ from test_app import Served, tiny_weights  # noqa: E402
 
 from catgan.quiz.limits import QuizLimits  # noqa: E402
 
+GREY_GINGER = "grey ↔ ginger"  # a named direction of the shipped dcgan-64 (tiny test models have others)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -125,6 +126,38 @@ def test_score_tab_in_a_browser(page):
     shot(page, "score")
 
 
+def test_your_cat_in_a_browser(page, tmp_path):
+    """Upload Chelsea, see her twin, move a named slider, walk from her in Interpolate, score both."""
+    skimage = pytest.importorskip("skimage")
+    from PIL import Image
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(skimage.data.chelsea()).save(photo)
+    page.get_by_role("tab", name="Your cat").click()
+    page.locator("#your-cat-photo input[type=file]").set_input_files(str(photo))
+    page.locator("#your-cat-photo img").first.wait_for()
+    page.get_by_role("button", name="Find its twin").click()
+    page.get_by_text("found by the cat-face detector").wait_for()
+    first = page.get_by_text(GREY_GINGER if GREY_GINGER in page.content() else "dark ↔ light fur").first
+    first.wait_for()
+    twin = page.locator("img[src$='cats.png']:visible").first
+    before = twin.get_attribute("src")
+    box = page.locator("input[type=range]:visible").nth(3).bounding_box()  # x, y, size, then the named ones
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    page.wait_for_function("(before) => [...document.querySelectorAll(\"img[src$='cats.png']\")]"
+                           ".some(img => img.offsetParent && img.getAttribute('src') !== before)", arg=before)
+    page.get_by_role("button", name="Score both").click()
+    page.get_by_text("its twin: ").first.wait_for()  # a map's caption
+    page.wait_for_function("() => [...document.images].every(img => img.complete)")
+    shot(page, "your-cat")
+    page.get_by_role("button", name="Walk from it").click()  # to Interpolate, starting from the twin
+    page.get_by_role("button", name="Interpolate", exact=True).click()
+    page.get_by_text("from your cat to seed").wait_for()
+    page.locator("video").first.wait_for()
+
+
 def test_a_phone_sees_cats_and_every_tab_on_its_first_screen(browser):
     phone = open_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     cats = phone.locator("img[src$='cats.png']").first  # the Sample tab's grid, drawn at page load
@@ -132,7 +165,7 @@ def test_a_phone_sees_cats_and_every_tab_on_its_first_screen(browser):
     phone.wait_for_function("() => [...document.images].every(img => img.complete)")
     box = cats.bounding_box()
     assert box["height"] > 200 and box["y"] >= 0 and box["y"] + box["height"] <= 844, box
-    for name in ("Sample", "Interpolate", "Quiz", "Score"):  # no tab hides in a "…" menu
+    for name in ("Sample", "Your cat", "Interpolate", "Quiz", "Score"):  # no tab hides in a "…" menu
         tab = phone.get_by_role("tab", name=name, exact=True)
         assert tab.is_visible(), name
         tab_box = tab.bounding_box()

@@ -444,7 +444,7 @@ def test_no_absolute_server_paths_on_the_page_config_or_replies(tmp_path, cats_z
                  repr(c.predict(gradio_client.handle_file(str(sample)), api_name="/compare")),
                  raw_call(s.url, "sample", ["dcgan-64", 1, 1, 1.0, "nearest", 1, *SLIDERS]),
                  raw_call(s.url, "interpolate", ["seed", 0, 1, "slerp", 3, 5, "loop", "nearest", "gan-32", 0, 1.0,
-                                                 *SLIDERS]),
+                                                 None, "seed", *SLIDERS]),  # None: your cat (server state)
                  raw_call(s.url, "quiz_new", [None])]
         assert f"Real photos: `{cats_zip.name}`" in texts[1]  # the quiz's source by its name only
         for reply in texts[-3:]:  # file outputs: served from the alias, so a client can still fetch them

@@ -20,7 +20,7 @@ import torch
 from .. import env
 from ..latent.directions import load_directions
 from ..models import ARCHITECTURES, SIZES, HubModel, ModelConfig, architecture
-from ..weights import CONFIG_NAME, DIRECTIONS_META, DIRECTIONS_NAME, WEIGHTS_NAME, read_config
+from ..weights import CONFIG_NAME, DIRECTIONS_META, DIRECTIONS_NAME, ENCODER_META, ENCODER_NAME, WEIGHTS_NAME, read_config
 from .fetch import REPO_ID, HubError, TooLarge, Unavailable, check_repo_id, fetch  # noqa: F401 - callers use all
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
     check_repo_id(src, revision)  # a mistyped id is said as such, never as "the Hub is unreachable"
     where = f"{src}@{revision}" if revision else src
     try:
-        folder, reason = fetch(src, [*MODEL_FILES, DIRECTIONS_META, DIRECTIONS_NAME], required=MODEL_FILES,
+        folder, reason = fetch(src, [*MODEL_FILES, DIRECTIONS_META, DIRECTIONS_NAME, ENCODER_META, ENCODER_NAME],
+                               required=MODEL_FILES,
                                revision=revision, max_bytes=max_bytes, cache_dir=cache_dir)
     except Unavailable as e:
         bundled = bundled_folder(name or _folder_name(src), weights_root)

@@ -24,12 +24,15 @@ from ..cli import ArgumentParser, argument_checks, command
 from ..eval.results import find_row, read_table
 from ..latent import sample_grid
 from ..latent.directions import load_directions
+from ..latent.encoder import load_encoder
 from ..weights import (
     CARD_NAME,
     CONFIG_NAME,
     DIRECTIONS_META,
     DIRECTIONS_NAME,
     DIRECTIONS_PICTURE,
+    ENCODER_META,
+    ENCODER_NAME,
     EVOLUTION_NAME,
     SAMPLES_NAME,
     WEIGHTS_NAME,
@@ -147,6 +150,10 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
         for name in (DIRECTIONS_NAME, DIRECTIONS_META, DIRECTIONS_PICTURE):
             if (weights_dir / name).is_file():
                 shutil.copyfile(weights_dir / name, stage / name)
+    if (weights_dir / ENCODER_NAME).is_file():  # so is its inversion encoder, read back strictly first
+        load_encoder(weights_dir, generator)
+        for name in (ENCODER_NAME, ENCODER_META):
+            shutil.copyfile(weights_dir / name, stage / name)
     card = render_card(generator.config, train_config=train_config, summary=summary, metrics=metrics,
                        repo_id=repo_id, gif=gif is not None, directions=named.meta if named else None)
     (stage / CARD_NAME).write_text(card)

@@ -26,10 +26,8 @@ from torch import nn
 
 from ..fileio import atomic_path, atomic_write_text
 from ..images import to_float
-from ..weights import load_weights_strict
+from ..weights import ENCODER_META, ENCODER_NAME, load_weights_strict
 from .perceptual import Perceptual
-
-ENCODER_NAME, ENCODER_META = "encoder.safetensors", "encoder.json"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,89 @@
+"""Your own cat: a photo -> the cat's face, framed like the training faces -> its twin in a
+generator's latent space, which the sliders, interpolation and the judges then treat like a sample.
+
+The face is found by OpenCV's cat-face cascade (catgan.data.faces), or pointed at by hand (its centre
+and its side, as fractions of the photo), or is the whole photo; the twin is the encoder's guess
+refined by a few dozen steps of latent optimisation (inversion.py: pixel + perceptual + prior losses).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from ..data.faces import CROP_SCALE, Box, crop_face, find_face
+from ..images import pil_to_float
+from .encoder import Encoder
+from .inversion import InvertConfig, invert
+from .perceptual import Perceptual
+
+FIND, POINT, WHOLE = "find the face", "where I point", "the whole picture"
+FACE_MODES = (FIND, POINT, WHOLE)
+TWIN_CONFIG = InvertConfig(steps=60)  # about 2 s per cat at one thread on a 2-core CPU
+
+
+@dataclass(frozen=True)
+class FaceSpec:
+    """Where the face is: ``mode`` FIND (the cascade), POINT (centre ``x``, ``y`` as fractions of the
+    photo's width and height, side ``size`` as a fraction of its short side) or WHOLE."""
+    mode: str = FIND
+    x: float = 0.5
+    y: float = 0.5
+    size: float = 0.5
+
+    def __post_init__(self):
+        if self.mode not in FACE_MODES:
+            raise ValueError(f"the face mode must be one of {FACE_MODES}, got {self.mode!r}")
+        if not (0 <= self.x <= 1 and 0 <= self.y <= 1 and 0.05 <= self.size <= 1):
+            raise ValueError("x and y must be fractions from 0 to 1, and size from 0.05 to 1")
+
+
+class NoFace(ValueError):
+    """The cascade found no cat face in the photo."""
+
+
+@dataclass(frozen=True)
+class Twin:
+    face: torch.Tensor  # (3, S, S) in [-1, 1]: the crop that was inverted
+    z: torch.Tensor  # (z_dim,) the twin's latent
+    image: torch.Tensor  # (3, S, S) in [-1, 1]: G(z)
+    psnr: float  # dB of image against face
+    perceptual: float | None  # Lite1 distance of image to face
+    box: Box | None  # where the face was found; None: the whole picture was taken as the face
+    seconds: float  # wall time: face search, crop and inversion
+
+
+def face_crop(photo: Image.Image, size: int, face: FaceSpec = FaceSpec()) -> tuple[Image.Image, Box | None]:
+    """(the ``size`` px face, its box in photo pixels): found by the cascade and framed like a training
+    face, or the square pointed at, or the photo's centre square (box None). NoFace when the cascade
+    finds none."""
+    if face.mode == WHOLE:
+        side = min(photo.size)
+        left, top = (photo.width - side) // 2, (photo.height - side) // 2
+        square = photo.convert("RGB").crop((left, top, left + side, top + side))
+        return square.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0), None
+    if face.mode == POINT:
+        side = face.size * min(photo.size)
+        box = Box(face.x * photo.width - side / 2, face.y * photo.height - side / 2, side)
+        framed = Box(*(c + (side - side / CROP_SCALE) / 2 for c in (box.left, box.top)), side / CROP_SCALE)
+        return crop_face(photo, framed, size), box  # crop_face widens a box by CROP_SCALE: this one is the crop
+    box = find_face(photo)
+    if box is None:
+        raise NoFace("no cat face was found in that photo")
+    return crop_face(photo, box, size), box
+
+
+def find_twin(generator, photo: Image.Image, encoder: Encoder | None, *, face: FaceSpec = FaceSpec(),
+              perceptual: Perceptual | None = None, config: InvertConfig = TWIN_CONFIG) -> Twin:
+    """The twin of the cat in ``photo`` (any size and mode) in ``generator``'s latent space."""
+    start = time.perf_counter()
+    crop, box = face_crop(photo, generator.config.img_size, face)
+    inv = invert(generator, pil_to_float(crop), encoder, config=config, perceptual=perceptual)
+    return Twin(face=inv.target[0], z=inv.z[0], image=inv.image[0], psnr=float(inv.psnr[0]),
+                perceptual=None if inv.perceptual is None else float(inv.perceptual[0]), box=box,
+                seconds=time.perf_counter() - start)
+
+
+__all__ = ["FACE_MODES", "FIND", "POINT", "TWIN_CONFIG", "WHOLE", "FaceSpec", "NoFace", "Twin", "face_crop", "find_twin"]
