@@ -19,13 +19,13 @@ from PIL import Image
 from catgan import latent
 from catgan.hub import loader as hub
 from catgan.images import make_grid
-from catgan.latent.directions import load_directions
 from catgan.judges import JudgeUnavailable
+from catgan.latent.directions import load_directions
 from catgan.latent.encoder import Encoder, load_encoder
 from catgan.latent.perceptual import load_perceptual
 from catgan.latent.twin import FaceSpec, NoFace, Twin, find_twin
-from catgan.weights import ENCODER_NAME
 from catgan.quiz.session import Fake
+from catgan.weights import ENCODER_NAME
 
 from .common import Settings, load_model, to_png
 from .guard import fail, public_path, scrub, short
@@ -103,7 +103,7 @@ class Models:
     def latents(self, name, seed, truncation, sliders: dict | None = None, n: int = 1):
         """(loaded, z): ``n`` latents of ``seed``, moved along the directions the ``sliders`` (keyword
         values d1..d6, pc1..pc8) say."""
-        key, loaded = self.load(name)
+        _, loaded = self.load(name)
         z = latent.latents(loaded.generator.config.z_dim, n, int(seed or 0), float(truncation))
         return loaded, self.moved(name, z, sliders)
 

@@ -87,7 +87,7 @@ def test_find_move_walk_and_judge_your_cat(served, chelsea):
     face, twin = halves(pair)
     moved_face, moved_twin = halves(c.predict(d1=2.5, api_name="/your_cat_slide"))
     assert np.array_equal(face, moved_face) and not np.array_equal(moved_twin, twin)  # the twin moves, not the photo
-    back_face, back_twin = halves(c.predict(api_name="/your_cat_slide"))  # every slider at 0: the twin as found
+    _, back_twin = halves(c.predict(api_name="/your_cat_slide"))  # every slider at 0: the twin as found
     assert np.array_equal(back_twin, twin)
     table, maps, about = c.predict("efficientnet_lite0", api_name="/your_cat_score")
     assert [r[0] for r in table["data"]] == ["your cat", "its twin"] and len(maps) == 2
