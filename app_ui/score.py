@@ -50,6 +50,15 @@ def get_judge(name: str):
         raise fail(f"The judge {name} is not available here: {short(e, 300)}") from None
 
 
+def verdict_of(v) -> str:
+    """A verdict in a word or two: ImageNet's lions and tigers are big cats, never cats."""
+    return "cat" if v.is_cat else ("big cat" if v.is_big_cat else "not a cat")
+
+
+def top1(v) -> str:
+    return f"{v.top5[0][0]} ({v.top5[0][1]:.2f})"
+
+
 def judge_line(judge, notice) -> str:
     line = f"Judge **{judge.name}**, weights: {scrub(judge.weights)}"
     return line + (f"  \n⚠️ {scrub(notice)}" if notice else "")
@@ -146,8 +155,7 @@ def compare(image):
             continue
         v, picture = where_it_looks(judge, image)
         maps.append(picture)
-        top = f"{v.top5[0][0]} ({v.top5[0][1]:.2f})"
-        rows.append([name, "cat" if v.is_cat else "not a cat", round(v.p_cat, 3), top, scrub(judge.weights)])
+        rows.append([name, verdict_of(v), round(v.p_cat, 3), top1(v), scrub(judge.weights)])
     return rows, maps
 
 

@@ -19,7 +19,7 @@ from .common import to_png, upload_image
 from .guard import bounded, fail, short
 from .model import NAMED, PCS, Models, generate, upscale_grid
 from .sample import SampleControls, direction_sliders, model_picker, slider_updates
-from .score import get_judge, judge_line, where_it_looks
+from .score import get_judge, judge_line, top1, verdict_of, where_it_looks
 
 YOURS = "your cat"  # how Interpolate names the twin as an end
 KEEP_S = 30 * 60  # a visitor's twin is forgotten this long after their last call
@@ -42,10 +42,13 @@ def side_by_side(face: torch.Tensor, twin: torch.Tensor) -> str:
 
 
 def describe(twin, face: FaceSpec, model: str) -> str:
-    where = {FIND: f"found by the cat-face detector (confidence {twin.box.confidence:.1f})" if twin.box else "",
-             POINT: "where you pointed"}.get(face.mode, "the whole picture, centre square")
-    close = f"PSNR **{twin.psnr:.1f} dB**" + (f", perceptual distance {twin.perceptual:.3f}" if twin.perceptual
-                                              is not None else "")
+    if face.mode == FIND:
+        where = f"found by the cat-face detector (confidence {twin.box.confidence:.1f})"
+    else:
+        where = "where you pointed" if face.mode == POINT else "the whole picture, centre square"
+    close = f"PSNR **{twin.psnr:.1f} dB**"
+    if twin.perceptual is not None:
+        close += f", perceptual distance {twin.perceptual:.3f}"
     return (f"Left: your cat's face ({where}); right: its twin in **{short(model)}** ({close}; "
             f"{twin.seconds:.1f} s). Move the sliders to edit the twin; Interpolate can start or end with it.")
 
@@ -77,8 +80,7 @@ def judge_both(models: Models, mine: YourCat | None, judge: str):
     rows, maps = [], []
     for name, image in (("your cat", to_pil(from_uint8(mine.face)[None])[0]), ("its twin", to_pil(twin[None])[0])):
         v, (picture, caption) = where_it_looks(scorer, image)
-        verdict = "cat" if v.is_cat else ("big cat" if v.is_big_cat else "not a cat")
-        rows.append([name, verdict, round(v.p_cat, 3), f"{v.top5[0][0]} ({v.top5[0][1]:.2f})"])
+        rows.append([name, verdict_of(v), round(v.p_cat, 3), top1(v)])
         maps.append((picture, f"{name}: {caption}"))
     return rows, maps, judge_line(scorer, notice)
 

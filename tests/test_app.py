@@ -366,7 +366,7 @@ def test_score_tab(client, tmp_path, monkeypatch):
     assert len(maps) == 3 and {m["caption"].split(":")[0] for m in maps} == {"efficientnet_lite0", "mobilenet_v2",
                                                                               "resnet-animals"}
     assert set(rows) >= {"resnet50", "efficientnet_lite0", "mobilenet_v2", "resnet-animals"}
-    assert rows["efficientnet_lite0"][1] in ("cat", "not a cat") and rows["resnet50"][1] == "unavailable"
+    assert rows["efficientnet_lite0"][1] in ("cat", "big cat", "not a cat") and rows["resnet50"][1] == "unavailable"
     table, note = client.predict("gan-32", "efficientnet_lite0", 8, api_name="/batch")
     assert [r[0] for r in table["data"]] == ["real photos", "generated: gan-32"] and "efficientnet_lite0" in note
     scorer, _ = score._judge("efficientnet_lite0")  # the very judge the server uses (one per process)
