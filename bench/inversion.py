@@ -2,12 +2,13 @@
 (a) generated cats with known z, (b) training faces, (c) cats it never saw (CIFAR-10 test cats, 32 px
 upscaled, and skimage's Chelsea cropped by the cat-face cascade), and print a table.
 
-    python bench/inversion.py --weights weights/dcgan-64 [--minutes 3] [--n 8] [--steps 100] [--out DIR]
+    python bench/inversion.py --weights weights/dcgan-64 [--minutes 3] [--n 8] [--steps 60] [--out DIR]
 
 Per set and start (encoder alone / encoder + optimisation / best random start + optimisation):
 PSNR (dB), the Lite1 perceptual distance, whether MobileNetV2 and EfficientNet-Lite0 pick the same
 domestic-cat class (ImageNet 281-285) for the original and its twin, and the same top-1 of all 1,000
-classes, and wall seconds per cat. Resumable: the encoder (encoder.safetensors + encoder.json) and
+classes, and wall seconds per cat (the set inverted as one batch); then the app's own path timed on
+Chelsea: find the face, crop, encoder, --steps of refinement, one cat at a time. Resumable: the encoder (encoder.safetensors + encoder.json) and
 every finished row (results.json) are kept in --out; a rerun skips them (--fresh starts over).
 --save-encoder also copies the trained encoder into the weights folder. Prints figures; never fails
 because a machine is slow.
@@ -15,9 +16,11 @@ because a machine is slow.
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -27,7 +30,6 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from catgan import load_generator  # noqa: E402
 from catgan.data import load_images  # noqa: E402
-from catgan.data.faces import crop_face, find_face  # noqa: E402
 from catgan.fileio import atomic_write_text  # noqa: E402
 from catgan.images import decode_rgb, pil_to_float  # noqa: E402
 from catgan.judges import JudgeUnavailable, load_judge  # noqa: E402
@@ -42,6 +44,7 @@ from catgan.latent.encoder import (  # noqa: E402
 )
 from catgan.latent.inversion import invert  # noqa: E402
 from catgan.latent.perceptual import load_perceptual  # noqa: E402
+from catgan.latent.twin import TWIN_CONFIG, NoFace, face_crop, find_twin  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 STARTS = ("encoder", "encoder+opt", "random+opt")
@@ -55,14 +58,20 @@ def cifar_cats(path: Path, n: int, size: int) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
 
 
-def chelsea(size: int) -> torch.Tensor | None:
+def chelsea() -> Image.Image | None:
     try:
         from skimage.data import chelsea as photo
     except ImportError:
         return None
-    img = Image.fromarray(photo())
-    box = find_face(img)
-    return None if box is None else pil_to_float(crop_face(img, box, size))[None]
+    return Image.fromarray(photo())
+
+
+def face_of(photo: Image.Image | None, size: int) -> torch.Tensor | None:
+    """(1, 3, size, size): the face as the app crops it, or None."""
+    try:
+        return None if photo is None else pil_to_float(face_crop(photo, size)[0])[None]
+    except NoFace:
+        return None
 
 
 def agreement(judges, original: torch.Tensor, twin: torch.Tensor) -> dict:
@@ -112,7 +121,8 @@ def main() -> None:
     ap.add_argument("--cifar", default=str(SHARED / "cifar10.zip"))
     ap.add_argument("--minutes", type=float, default=3.0, help="encoder training budget")
     ap.add_argument("--n", type=int, default=8, help="cats per set")
-    ap.add_argument("--steps", type=int, default=100, help="optimisation steps per inversion")
+    ap.add_argument("--steps", type=int, default=TWIN_CONFIG.steps, help="optimisation steps per inversion (default: "
+                                                                        "the app's)")
     ap.add_argument("--batch", type=int, default=16, help="encoder training batch")
     ap.add_argument("--lr", type=float, default=3e-4, help="encoder learning rate")
     ap.add_argument("--width", type=int, default=32, help="encoder width")
@@ -149,11 +159,11 @@ def main() -> None:
     with torch.no_grad():
         sets = {"generated": generator(z_known), "training faces": held.float() / 127.5 - 1,
                 "CIFAR-10 cats": cifar_cats(Path(args.cifar), args.n, size)}
-    if (one := chelsea(size)) is not None:
+    if (one := face_of(chelsea(), size)) is not None:
         sets["Chelsea (cascade crop)"] = one
     for set_name, target in sets.items():
         for start in args.starts:
-            key = f"{set_name} | {start}"
+            key = f"{set_name} | {start} | {args.steps} steps"
             if key in results:
                 continue
             steps = 0 if start == "encoder" else args.steps
@@ -167,7 +177,12 @@ def main() -> None:
             results[key] = row
             atomic_write_text(results_path, json.dumps(results, indent=1))
             print(f"done: {key}  PSNR {row['psnr']:.2f} dB in {row['seconds_per_cat']:.1f} s/cat", flush=True)
-    print_table(results, [j.name for j in judges], args)
+    print_table({k: r for k, r in results.items() if k.endswith(f"| {args.steps} steps")}, [j.name for j in judges], args)
+    if (photo := chelsea()) is not None:  # the app's path, one cat at a time
+        config = replace(TWIN_CONFIG, steps=args.steps, perceptual_weight=args.perceptual_weight)
+        times = [find_twin(generator, photo, encoder, perceptual=perceptual, config=config).seconds for _ in range(5)]
+        print(f"\nthe app's path on Chelsea (face search, crop, encoder, {args.steps} steps; {args.threads} thread(s)): "
+              f"median {statistics.median(times):.2f} s per cat, max {max(times):.2f} s (5 runs)")
 
 
 def print_table(results: dict, judge_names: list[str], args) -> None:

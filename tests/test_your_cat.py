@@ -143,3 +143,20 @@ def test_errors_say_what_to_do_and_cost_no_memory(served):
             with pytest.raises(AppError):
                 c.predict(gradio_client.handle_file(str(path)), face, 0.5, 0.5, 0.5, model, api_name="/your_cat")
     assert rss_mb() - before < 150, (before, rss_mb())
+
+
+def test_the_command_line_finds_a_twin_and_says_what_is_missing(tmp_path, chelsea, capsys):
+    from catgan import cli
+    from catgan.latent import twin
+
+    weights = tiny_weights(tmp_path / "weights")
+    chelsea.save(tmp_path / "chelsea.png")
+    out = tmp_path / "twin.png"
+    assert cli.run(twin.main, [str(tmp_path / "chelsea.png"), "--weights", str(weights / "dcgan-64"), "--steps", "3",
+                               "--out", str(out)]) == 0
+    assert Image.open(out).size == (2 * 64 + 3 * 2, 64 + 2 * 2) and "PSNR" in capsys.readouterr().out
+    assert cli.run(twin.main, [str(tmp_path / "chelsea.png"), "--weights", str(weights / "gan-32")]) == 2
+    assert "no encoder.safetensors" in capsys.readouterr().err
+    Image.new("RGB", (300, 200), (120, 130, 140)).save(tmp_path / "grey.png")
+    assert cli.run(twin.main, [str(tmp_path / "grey.png"), "--weights", str(weights / "dcgan-64")]) == 1
+    assert "no cat face was found" in capsys.readouterr().err

@@ -1,23 +1,29 @@
 """Your own cat: a photo -> the cat's face, framed like the training faces -> its twin in a
 generator's latent space, which the sliders, interpolation and the judges then treat like a sample.
 
+    python -m catgan.latent.twin my-cat.jpg [--weights weights/dcgan-64] [--face whole] [--out twin.png]
+
 The face is found by OpenCV's cat-face cascade (catgan.data.faces), or pointed at by hand (its centre
 and its side, as fractions of the photo), or is the whole photo; the twin is the encoder's guess
 refined by a few dozen steps of latent optimisation (inversion.py: pixel + perceptual + prior losses).
 """
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from PIL import Image
 
+from .. import cli
 from ..data.faces import CROP_SCALE, Box, crop_face, find_face
-from ..images import pil_to_float
-from .encoder import Encoder
+from ..hub.loader import load_generator
+from ..images import decode_rgb, make_grid, pil_to_float
+from ..judges import JudgeUnavailable
+from .encoder import Encoder, load_encoder
 from .inversion import InvertConfig, invert
-from .perceptual import Perceptual
+from .perceptual import Perceptual, load_perceptual
 
 FIND, POINT, WHOLE = "find the face", "where I point", "the whole picture"
 FACE_MODES = (FIND, POINT, WHOLE)
@@ -86,4 +92,41 @@ def find_twin(generator, photo: Image.Image, encoder: Encoder | None, *, face: F
                 seconds=time.perf_counter() - start)
 
 
+def main(argv: list[str]) -> int:
+    parser = cli.ArgumentParser(prog="python -m catgan.latent.twin", description=__doc__.splitlines()[0])
+    parser.add_argument("photo", help="a photo of a cat (PNG, JPEG, WebP, GIF, BMP, TIFF)")
+    parser.add_argument("--weights", default="weights/dcgan-64", help="a generator's weights folder with an encoder")
+    parser.add_argument("--face", choices=[FIND, WHOLE], default=FIND, help="find the face, or take the whole "
+                                                                            "photo's centre square")
+    parser.add_argument("--steps", type=int, default=TWIN_CONFIG.steps, help="refinement steps after the encoder")
+    parser.add_argument("--out", default="twin.png", help="the face and its twin, side by side (PNG)")
+    args = parser.parse_args(argv)
+    with cli.argument_checks():
+        if args.steps < 0:
+            raise ValueError("--steps must be 0 or more")
+        photo = decode_rgb(args.photo)
+        generator = load_generator(args.weights).eval()
+        encoder = load_encoder(args.weights, generator)
+    try:
+        perceptual = load_perceptual()
+    except JudgeUnavailable as e:
+        print(f"refining on pixels alone: {e}", file=sys.stderr)
+        perceptual = None
+    try:
+        twin = find_twin(generator, photo, encoder, face=FaceSpec(args.face), perceptual=perceptual,
+                         config=replace(TWIN_CONFIG, steps=args.steps))
+    except NoFace as e:
+        raise ValueError(f"{e}; crop the photo to the face and use --face '{WHOLE}'") from None
+    make_grid(torch.stack([twin.face, twin.image]), nrow=2).save(args.out)
+    far = f", perceptual distance {twin.perceptual:.3f}" if twin.perceptual is not None else ""
+    print(f"twin found in {twin.seconds:.1f} s: PSNR {twin.psnr:.2f} dB{far}; face and twin in {args.out}")
+    return 0
+
+
+entry = cli.command(main)  # the console script
+
 __all__ = ["FACE_MODES", "FIND", "POINT", "TWIN_CONFIG", "WHOLE", "FaceSpec", "NoFace", "Twin", "face_crop", "find_twin"]
+
+
+if __name__ == "__main__":
+    sys.exit(entry())
