@@ -72,17 +72,18 @@ def slide(models: Models, mine: YourCat | None, **sliders):
 
 
 def judge_both(models: Models, mine: YourCat | None, judge: str):
-    """The judge's verdict and map on your cat's face and on its twin (as the sliders left it)."""
+    """(table, map of the face, map of the twin, about the judge): the judge's verdict and map on your
+    cat's face and on its twin (as the sliders left it)."""
     if mine is None:
         raise fail(NO_TWIN)
     scorer, notice = get_judge(judge)
     twin = generate(models.load(mine.model)[1].generator, mine.moved)[0]
     rows, maps = [], []
     for name, image in (("your cat", to_pil(from_uint8(mine.face)[None])[0]), ("its twin", to_pil(twin[None])[0])):
-        v, (picture, caption) = where_it_looks(scorer, image)
+        v, (picture, _) = where_it_looks(scorer, image)
         rows.append([name, verdict_of(v), round(v.p_cat, 3), top1(v)])
-        maps.append((picture, f"{name}: {caption}"))
-    return rows, maps, judge_line(scorer, notice)
+        maps.append(picture)
+    return rows, *maps, judge_line(scorer, notice)
 
 
 def build(models: Models, sample: SampleControls, mine: gr.State) -> gr.Button:
@@ -116,7 +117,9 @@ def build(models: Models, sample: SampleControls, mine: gr.State) -> gr.Button:
         ask = gr.Button("Score both: the judge's verdicts and maps")
     verdicts = gr.Dataframe(headers=["image", "verdict", "P(cat)", "top-1"], interactive=False, label="Verdicts",
                             show_label=False)
-    maps = gr.Gallery(label="Where the judge looks", columns=2, height=300, format="png")
+    with gr.Row():
+        maps = [gr.Image(label=f"Where the judge looks: {name}", type="filepath", format="png", interactive=False,
+                         height=280) for name in ("your cat", "its twin")]
     about_judge = gr.Markdown(label="Judge")
 
     def photo_of_sample(model, seed, truncation, **pcs):
@@ -141,6 +144,6 @@ def build(models: Models, sample: SampleControls, mine: gr.State) -> gr.Button:
 
     gr.on([s.change for s in [*named, *sliders]], move, mine, [pair, mine], inputs_kwargs=moving,
           api_name="your_cat_slide", show_progress="hidden", trigger_mode="always_last", concurrency_id="slide")
-    ask.click(functools.partial(judge_both, models), [mine, judge], [verdicts, maps, about_judge],
+    ask.click(functools.partial(judge_both, models), [mine, judge], [verdicts, *maps, about_judge],
               api_name="your_cat_score", concurrency_id="judge")
     return walk

@@ -137,11 +137,12 @@ def test_your_cat_in_a_browser(page, tmp_path):
     page.locator("#your-cat-photo img").first.wait_for()
     page.get_by_role("button", name="Find its twin").click()
     page.get_by_text("found by the cat-face detector").wait_for()
-    first = page.get_by_text(GREY_GINGER if GREY_GINGER in page.content() else "dark ↔ light fur").first
-    first.wait_for()
+    named = page.locator("input[type=range][aria-label*='↔']:visible").first  # relabelled for the twin's model
+    named.wait_for()
+    label = GREY_GINGER if GREY_GINGER in page.content() else named.get_attribute("aria-label").split(" for ")[1]
     twin = page.locator("img[src$='cats.png']:visible").first
     before = twin.get_attribute("src")
-    box = page.locator("input[type=range]:visible").nth(3).bounding_box()  # x, y, size, then the named ones
+    box = page.locator(f"input[type=range][aria-label='range slider for {label}']:visible").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=8)
@@ -149,8 +150,8 @@ def test_your_cat_in_a_browser(page, tmp_path):
     page.wait_for_function("(before) => [...document.querySelectorAll(\"img[src$='cats.png']\")]"
                            ".some(img => img.offsetParent && img.getAttribute('src') !== before)", arg=before)
     page.get_by_role("button", name="Score both").click()
-    page.get_by_text("its twin: ").first.wait_for()  # a map's caption
-    page.wait_for_function("() => [...document.images].every(img => img.complete)")
+    page.get_by_text("its twin", exact=True).first.wait_for()  # the verdicts' table
+    page.wait_for_function("() => [...document.images].filter(img => img.offsetParent).every(img => img.complete)")
     shot(page, "your-cat")
     page.get_by_role("button", name="Walk from it").click()  # to Interpolate, starting from the twin
     page.get_by_role("button", name="Interpolate", exact=True).click()

@@ -89,8 +89,9 @@ def test_find_move_walk_and_judge_your_cat(served, chelsea):
     assert np.array_equal(face, moved_face) and not np.array_equal(moved_twin, twin)  # the twin moves, not the photo
     _, back_twin = halves(c.predict(api_name="/your_cat_slide"))  # every slider at 0: the twin as found
     assert np.array_equal(back_twin, twin)
-    table, maps, about = c.predict("efficientnet_lite0", api_name="/your_cat_score")
-    assert [r[0] for r in table["data"]] == ["your cat", "its twin"] and len(maps) == 2
+    table, map_face, map_twin, about = c.predict("efficientnet_lite0", api_name="/your_cat_score")
+    assert [r[0] for r in table["data"]] == ["your cat", "its twin"]
+    assert Image.open(map_face).size == Image.open(map_twin).size == (256, 256)  # 64 px, shown at 256
     assert table["data"][0][1] == "cat"  # chelsea's face, as the detector framed it
     assert "efficientnet_lite0" in about
     *_, info = c.predict("your cat", 0, 1, "slerp", 5, 12, "loop", "nearest", "gan-32", 0, 1.0, api_name="/interpolate")
