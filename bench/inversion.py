@@ -127,7 +127,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=3e-4, help="encoder learning rate")
     ap.add_argument("--width", type=int, default=32, help="encoder width")
     ap.add_argument("--enc-perceptual", type=float, default=0.0, help="perceptual weight while training the encoder")
-    ap.add_argument("--perceptual-weight", type=float, default=0.3, help="perceptual weight while optimising z")
+    ap.add_argument("--perceptual-weight", type=float, default=TWIN_CONFIG.perceptual_weight,
+                    help="perceptual weight while optimising z (default: the app's)")
     ap.add_argument("--starts", nargs="+", choices=STARTS, default=list(STARTS), help="starts to compare")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
@@ -161,14 +162,15 @@ def main() -> None:
                 "CIFAR-10 cats": cifar_cats(Path(args.cifar), args.n, size)}
     if (one := face_of(chelsea(), size)) is not None:
         sets["Chelsea (cascade crop)"] = one
+    config = replace(TWIN_CONFIG, steps=args.steps, perceptual_weight=args.perceptual_weight, seed=args.seed)
     for set_name, target in sets.items():
         for start in args.starts:
-            key = f"{set_name} | {start} | {args.steps} steps"
+            key = f"{set_name} | {start} | {args.steps} steps, perceptual {args.perceptual_weight:g}"
             if key in results:
                 continue
             steps = 0 if start == "encoder" else args.steps
-            inv = invert(generator, target, encoder if start != "random+opt" else None, steps=steps,
-                         perceptual=perceptual, perceptual_weight=args.perceptual_weight, seed=args.seed)
+            inv = invert(generator, target, encoder if start != "random+opt" else None, config=config,
+                         perceptual=perceptual, steps=steps)
             row = {"n": len(target), "psnr": float(inv.psnr.mean()), "perceptual": float(inv.perceptual.mean()),
                    "seconds_per_cat": inv.seconds / len(target), "z_norm": float(inv.z.norm(dim=1).mean() / z_dim ** 0.5),
                    "judges": agreement(judges, target, inv.image)}
@@ -177,9 +179,9 @@ def main() -> None:
             results[key] = row
             atomic_write_text(results_path, json.dumps(results, indent=1))
             print(f"done: {key}  PSNR {row['psnr']:.2f} dB in {row['seconds_per_cat']:.1f} s/cat", flush=True)
-    print_table({k: r for k, r in results.items() if k.endswith(f"| {args.steps} steps")}, [j.name for j in judges], args)
+    mine = f"| {args.steps} steps, perceptual {args.perceptual_weight:g}"
+    print_table({k: r for k, r in results.items() if k.endswith(mine)}, [j.name for j in judges], args)
     if (photo := chelsea()) is not None:  # the app's path, one cat at a time
-        config = replace(TWIN_CONFIG, steps=args.steps, perceptual_weight=args.perceptual_weight)
         times = [find_twin(generator, photo, encoder, perceptual=perceptual, config=config).seconds for _ in range(5)]
         print(f"\nthe app's path on Chelsea (face search, crop, encoder, {args.steps} steps; {args.threads} thread(s)): "
               f"median {statistics.median(times):.2f} s per cat, max {max(times):.2f} s (5 runs)")

@@ -13,7 +13,7 @@ from ..cli import to_flags
 from ..latent.directions import effect_table
 from ..models import ModelConfig, architecture
 from ..train.config import ALIASES, TrainConfig
-from ..weights import DIRECTIONS_PICTURE, EVOLUTION_NAME, SAMPLES_NAME
+from ..weights import DIRECTIONS_PICTURE, ENCODER_META, ENCODER_NAME, EVOLUTION_NAME, SAMPLES_NAME
 
 TASK = "unconditional-image-generation"
 METRICS = (("fid", "FID", "{:.2f}", "lower is better"), ("kid", "KID", "{:.4f}", "lower is better"),
@@ -59,7 +59,7 @@ def dataset_for(train_config: dict | None) -> Dataset:
 
 def render_card(config: ModelConfig, *, train_config: dict | None = None, summary: dict | None = None,
                 metrics: dict | None = None, repo_id: str | None = None, gif: bool = False,
-                directions: dict | None = None) -> str:
+                directions: dict | None = None, encoder: bool = False) -> str:
     """README.md for a weights folder. ``metrics`` is a results row (catgan.eval.results.find_row);
     ``directions`` the meta of its named latent directions (catgan.latent.directions)."""
     name = f"{config.arch}-{config.img_size}"
@@ -104,6 +104,11 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
     lines += ["## Metrics", ""] + _metrics_section(metrics, values)
     if directions:
         lines += _directions_section(directions)
+    if encoder:
+        lines += ["## Inversion encoder", "",
+                  f"`{ENCODER_NAME}` + `{ENCODER_META}` map a face at this generator's size to its latent z: the "
+                  "first guess of \"Your cat\" in the app, refined by latent optimisation "
+                  "(`python -m catgan.latent.twin photo.jpg --weights FOLDER`).", ""]
     lines += ["## Model config", "", "```json", json.dumps(asdict(config), indent=2), "```", ""]
     return "\n".join(lines)
 

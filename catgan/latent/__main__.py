@@ -14,7 +14,7 @@ from ..fileio import atomic_write_text
 from ..hub.card import read_card_data, render_card
 from ..hub.loader import load_generator
 from ..judges import load_judge
-from ..weights import CARD_NAME, DIRECTIONS_PICTURE
+from ..weights import CARD_NAME, DIRECTIONS_PICTURE, ENCODER_NAME
 from .directions import DirectionsConfig, effect_table, find_directions, load_directions, picture, save_directions
 
 
@@ -24,7 +24,8 @@ def refresh_card(folder: str | os.PathLike, config, meta: dict) -> None:
     data = read_card_data(card.read_text()) if card.is_file() else {}
     atomic_write_text(card, render_card(config, train_config=data.get("train_config"), summary=data.get("summary"),
                                         metrics=data.get("metrics"), gif=(Path(folder) / "evolution.gif").is_file(),
-                                        directions=meta if meta["directions"] else None))
+                                        directions=meta if meta["directions"] else None,
+                                        encoder=(Path(folder) / ENCODER_NAME).is_file()))
 
 
 def main(argv: list[str]) -> int:
