@@ -10,7 +10,8 @@ domestic-cat class (ImageNet 281-285) for the original and its twin, and the sam
 classes, and wall seconds per cat (the set inverted as one batch); then the app's own path timed on
 Chelsea: find the face, crop, encoder, --steps of refinement, one cat at a time. Resumable: the encoder (encoder.safetensors + encoder.json) and
 every finished row (results.json) are kept in --out; a rerun skips them (--fresh starts over).
---save-encoder also copies the trained encoder into the weights folder. Prints figures; never fails
+--save-encoder also copies the trained encoder into the weights folder; --picture writes Chelsea's
+twin moved along two named directions (docs/your-cat.jpg). Prints figures; never fails
 because a machine is slow.
 """
 import argparse
@@ -25,15 +26,16 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from catgan import load_generator  # noqa: E402
 from catgan.data import load_images  # noqa: E402
 from catgan.fileio import atomic_write_text  # noqa: E402
-from catgan.images import decode_rgb, pil_to_float  # noqa: E402
+from catgan.images import decode_rgb, pil_to_float, to_pil  # noqa: E402
 from catgan.judges import JudgeUnavailable, load_judge  # noqa: E402
 from catgan.judges.imagenet import CAT_CLASSES  # noqa: E402
+from catgan.latent.directions import load_directions  # noqa: E402
 from catgan.latent.encoder import (  # noqa: E402
     ENCODER_META,
     ENCODER_NAME,
@@ -134,6 +136,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--save-encoder", action="store_true", help="copy the encoder into the weights folder")
     ap.add_argument("--fresh", action="store_true", help="forget --out's encoder and results")
+    ap.add_argument("--picture", help="also write Chelsea, her twin and the twin moved by named sliders (JPEG)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out or f"runs/inversion/{Path(args.weights).name}")
@@ -185,6 +188,30 @@ def main() -> None:
         times = [find_twin(generator, photo, encoder, perceptual=perceptual, config=config).seconds for _ in range(5)]
         print(f"\nthe app's path on Chelsea (face search, crop, encoder, {args.steps} steps; {args.threads} thread(s)): "
               f"median {statistics.median(times):.2f} s per cat, max {max(times):.2f} s (5 runs)")
+        if args.picture:
+            picture(generator, args.weights, find_twin(generator, photo, encoder, perceptual=perceptual, config=config),
+                    args.picture)
+
+
+def picture(generator, weights: str, twin, path: str) -> None:
+    """Chelsea's face, her twin, and the twin moved along two named directions: one strip (JPEG)."""
+    named = load_directions(weights, generator.config.z_dim)
+    cols = [("your cat", twin.face[None]), (f"twin ({twin.psnr:.1f} dB)", twin.image[None])]
+    for label in ("grey ↔ ginger", "dark ↔ light fur"):
+        if named is None or label not in named.labels():
+            continue
+        for amount in (-2.5, 2.5):
+            amounts = [amount if other == label else 0.0 for other in named.labels()]
+            with torch.no_grad():
+                cols.append((f"{label.replace('↔', '<->')} {amount:+g}", generator(named.apply(twin.z[None], amounts))))
+    cell, pad, top = 160, 6, 22
+    strip = Image.new("RGB", (len(cols) * (cell + pad) + pad, cell + top + pad), "white")
+    draw = ImageDraw.Draw(strip)
+    for k, (name, x) in enumerate(cols):
+        strip.paste(to_pil(x.clamp(-1, 1))[0].resize((cell, cell), Image.Resampling.BICUBIC), (pad + k * (cell + pad), top))
+        draw.text((pad + k * (cell + pad), 5), name, fill="black")
+    strip.save(path, quality=90)
+    print(f"wrote {path}")
 
 
 def print_table(results: dict, judge_names: list[str], args) -> None:
