@@ -35,16 +35,21 @@ def test_the_imagenet_judges_map_is_on_the_cat(chelsea):
     assert on_cat / cat.sum() > 2 * on_background / (~cat).sum()  # denser too, not only a bigger region
 
 
-def test_maps_follow_the_evidence():
-    """A toy net whose class-1 logit is the brightness of the top-left quarter: its map lies there."""
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
-                              torch.nn.Flatten())
+def toy(pool: torch.nn.Module) -> tuple[torch.nn.Sequential, torch.Tensor]:
+    """(net, x): a net whose class-1 logit is the brightness of the input, pooled by ``pool``, and an
+    8x8 input bright in its top-left quarter only: class 1's map lies there."""
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.ReLU(), pool)
     with torch.no_grad():
         net[0].weight.zero_()
         net[0].bias.zero_()
         net[0].weight[1] = 1.0
     x = torch.zeros(1, 3, 8, 8)
     x[..., :4, :4] = 1.0
+    return net, x
+
+
+def test_maps_follow_the_evidence():
+    net, x = toy(torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()))
     cam, _, index = grad_cam(net, x, class_index=1)
     assert index == 1 and cam[:4, :4].min() > 0.9 and cam[4:, 4:].max() < 0.1
 
@@ -79,13 +84,7 @@ def test_a_map_ignores_other_threads_using_the_same_model():
                 assert done.wait(10)
             return x.mean((2, 3))
 
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), torch.nn.ReLU(), PoolAfterOthers())
-    with torch.no_grad():
-        net[0].weight.zero_()
-        net[0].bias.zero_()
-        net[0].weight[1] = 1.0
-    x = torch.zeros(1, 3, 8, 8)
-    x[..., :4, :4] = 1.0
+    net, x = toy(PoolAfterOthers())
 
     def other():
         hold.wait(10)
