@@ -56,7 +56,7 @@ def describe(twin, face: FaceSpec, model: str) -> str:
 def find(models: Models, photo, face, x, y, size, model):
     if photo is None:
         raise fail("Upload a photo of your cat first, or use the Sample tab's cat.")
-    spec = FaceSpec(face, x, y, size)
+    spec = FaceSpec(face, x, y, size)  # Gradio has checked the choice, the gate the numbers' ranges
     twin = models.twin(model, photo, spec)
     mine = YourCat(model, to_uint8(twin.face), twin.z[None], twin.z[None])
     return side_by_side(mine.face, twin.image), describe(twin, spec, model), mine
@@ -96,8 +96,7 @@ def build(models: Models, sample: SampleControls, mine: gr.State) -> gr.Button:
     with gr.Row():
         with gr.Column(scale=1):
             photo = upload_image(label="Your cat's photo (PNG, JPEG, WebP, GIF, BMP, TIFF; up to 10 MB)", type="pil",
-                                 elem_id="your-cat-photo",
-                                 sources=["upload", "clipboard"], height=260)
+                                 sources=["upload", "clipboard"], height=260, elem_id="your-cat-photo")
             use_sample = gr.Button("Use the Sample tab's first cat")
             face = bounded(gr.Radio(list(FACE_MODES), value=FIND, label="The face (click it in the photo to point)"))
             with gr.Row():
@@ -128,7 +127,7 @@ def build(models: Models, sample: SampleControls, mine: gr.State) -> gr.Button:
     def point(photo, evt: gr.SelectData):  # a click on the photo: its face is there
         if photo is None or not isinstance(evt.index, (list, tuple)) or len(evt.index) != 2:
             return gr.update(), gr.update(), gr.update()
-        return POINT, round(min(1, max(0, evt.index[0] / photo.width)), 2), round(min(1, max(0, evt.index[1] / photo.height)), 2)
+        return POINT, *(round(min(1, max(0, at / side)), 2) for at, side in zip(evt.index, photo.size))
 
     use_sample.click(photo_of_sample, [sample.model, sample.seed, sample.truncation], [photo, face],
                      inputs_kwargs=sample.pcs(), api_visibility="private")

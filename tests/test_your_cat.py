@@ -136,6 +136,8 @@ def test_errors_say_what_to_do_and_cost_no_memory(served):
             c.predict(gradio_client.handle_file(str(path)), face, 0.5, 0.5, 0.5, model, api_name="/your_cat")
     with pytest.raises(AppError, match="Upload a photo of your cat first"):
         c.predict(None, FIND, 0.5, 0.5, 0.5, "dcgan-64", api_name="/your_cat")
+    with pytest.raises(AppError, match="not in the list of choices"):
+        c.predict(gradio_client.handle_file(str(grey)), "somewhere", 0.5, 0.5, 0.5, "dcgan-64", api_name="/your_cat")
     with pytest.raises(AppError, match="Face centre, across: send a number from 0 to 1"):
         c.predict(gradio_client.handle_file(str(grey)), POINT, 7, 0.5, 0.5, "dcgan-64", api_name="/your_cat")
     before = rss_mb()
