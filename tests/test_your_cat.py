@@ -163,3 +163,5 @@ def test_the_command_line_finds_a_twin_and_says_what_is_missing(tmp_path, chelse
     Image.new("RGB", (300, 200), (120, 130, 140)).save(tmp_path / "grey.png")
     assert cli.run(twin.main, [str(tmp_path / "grey.png"), "--weights", str(weights / "dcgan-64")]) == 1
     assert "no cat face was found" in capsys.readouterr().err
+    assert cli.run(twin.main, [str(tmp_path / "grey.png"), "--weights", str(weights / "dcgan-64"), "--face", "whole",
+                               "--steps", "0", "--out", str(out)]) == 0

@@ -98,8 +98,8 @@ def main(argv: list[str]) -> int:
     parser = cli.ArgumentParser(prog="python -m catgan.latent.twin", description=__doc__.splitlines()[0])
     parser.add_argument("photo", help="a photo of a cat (PNG, JPEG, WebP, GIF, BMP, TIFF)")
     parser.add_argument("--weights", default="weights/dcgan-64", help="a generator's weights folder with an encoder")
-    parser.add_argument("--face", choices=[FIND, WHOLE], default=FIND, help="find the face, or take the whole "
-                                                                            "photo's centre square")
+    parser.add_argument("--face", choices=["find", "whole"], default="find", help="find the face, or take the "
+                                                                                 "whole photo's centre square")
     parser.add_argument("--steps", type=int, default=TWIN_CONFIG.steps, help="refinement steps after the encoder")
     parser.add_argument("--out", default="twin.png", help="the face and its twin, side by side (PNG)")
     args = parser.parse_args(argv)
@@ -115,10 +115,11 @@ def main(argv: list[str]) -> int:
         print(f"refining on pixels alone: {e}", file=sys.stderr)
         perceptual = None
     try:
-        twin = find_twin(generator, photo, encoder, face=FaceSpec(args.face), perceptual=perceptual,
+        twin = find_twin(generator, photo, encoder, face=FaceSpec(FIND if args.face == "find" else WHOLE),
+                         perceptual=perceptual,
                          config=replace(TWIN_CONFIG, steps=args.steps))
     except NoFace as e:
-        raise ValueError(f"{e}; crop the photo to the face and use --face '{WHOLE}'") from None
+        raise ValueError(f"{e}; crop the photo to the face and use --face whole") from None
     make_grid(torch.stack([twin.face, twin.image]), nrow=2).save(args.out)
     far = f", perceptual distance {twin.perceptual:.3f}" if twin.perceptual is not None else ""
     print(f"twin found in {twin.seconds:.1f} s: PSNR {twin.psnr:.2f} dB{far}; face and twin in {args.out}")
