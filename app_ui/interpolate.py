@@ -37,11 +37,12 @@ def interpolate(models: Models, start, seed_a, seed_b, method, frames, fps, mode
             raise fail(f"Find your cat's twin in the {YOURS.capitalize()} tab first.")
         model = mine.model
     current = start == "current sample"  # the first cat of the Sample tab, sliders included
-    loaded, z_a = models.latents(model, sample_seed if current else seed_a, truncation, pcs if current else None)
+    if start == YOURS:
+        loaded, z_a = models.load(model)[1], mine.moved
+    else:
+        loaded, z_a = models.latents(model, sample_seed if current else seed_a, truncation, pcs if current else None)
     g = loaded.generator
-    z_b = latent.latents(g.config.z_dim, 1, int(seed_b or 0), float(truncation))
-    z_a = mine.moved if start == YOURS else z_a
-    z_b = mine.moved if end == YOURS else z_b
+    z_b = mine.moved if end == YOURS else latent.latents(g.config.z_dim, 1, int(seed_b or 0), float(truncation))
     x = generate(g, latent.path(z_a, z_b, frames, method=method, mode=mode))  # (T, 3, S, S)
     size = g.config.img_size
     scale = max(1, 256 // size)
