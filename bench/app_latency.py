@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
-from _server import AppServer, percentiles
+import torch
+from _server import ROOT, AppServer, percentiles
 from gradio_client import Client, handle_file
 from PIL import Image
+
+sys.path.insert(0, str(ROOT))
+from catgan.judges import JudgeUnavailable, load_judge  # noqa: E402
+from catgan.judges.cam import judge_map  # noqa: E402
 
 SLIDERS = [0.0] * 8  # pc1..pc8 at rest
 
@@ -43,7 +49,7 @@ def raw_slider(url: str, model: str, reps: int) -> list[float]:
         for i in range(reps):
             sh = uuid.uuid4().hex
             # the inputs: the grid's, then d1..d6 (the named sliders), then pc1..pc8; move d1
-            data = [model, 0, 1, 1.0, "nearest", 4, (i % 20) / 4 - 2.5, *[0.0] * 5, *SLIDERS]
+            data = [model, 0, 1, 1.0, "nearest", 4, round((i % 20) / 4 - 2.5, 1), *[0.0] * 5, *SLIDERS]
             t = time.perf_counter()
             h.post("gradio_api/queue/join", json={"data": data, "fn_index": fn, "session_hash": sh,
                                                   "event_data": None, "trigger_id": None})
@@ -62,11 +68,6 @@ def raw_slider(url: str, model: str, reps: int) -> list[float]:
 def map_timings(image, reps: int) -> dict[str, list[float]]:
     """Grad-CAM alone, in this process: one forward and one backward pass per 224 px judge, at one
     torch thread as the app runs (two threads on a busy 2-core machine spin: 30x slower)."""
-    import torch
-
-    from catgan.judges import JudgeUnavailable, load_judge
-    from catgan.judges.cam import judge_map
-
     torch.set_num_threads(1)
     out = {}
     for name in ("efficientnet_lite0", "mobilenet_v2", "resnet-animals", "resnet50"):
@@ -96,9 +97,9 @@ def main() -> None:
         i = iter(range(10**6))
         results = {
             "slider move, 1 cat 64x64 (gradio_client)": timed(lambda: c.predict(
-                m, 0, 1, 1.0, "nearest", 4, pc1=(next(i) % 20) / 4 - 2.5, api_name="/slide"), args.reps),
+                m, 0, 1, 1.0, "nearest", 4, pc1=round((next(i) % 20) / 4 - 2.5, 1), api_name="/slide"), args.reps),
             "named slider move (d1), 1 cat 64x64 (gradio_client)": timed(lambda: c.predict(
-                m, 0, 1, 1.0, "nearest", 4, d1=(next(i) % 20) / 4 - 2.5, api_name="/slide"), args.reps),
+                m, 0, 1, 1.0, "nearest", 4, d1=round((next(i) % 20) / 4 - 2.5, 1), api_name="/slide"), args.reps),
             "named slider move, 1 cat 64x64 (raw queue protocol, as the browser)": raw_slider(url, m, args.reps),
             "new 16-cat grid": timed(lambda: c.predict(m, 16, 1.0, "nearest", 3, api_name="/new_cats"),
                                      max(5, args.reps // 2)),
