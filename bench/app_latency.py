@@ -2,6 +2,7 @@
 a slider move (one 64x64 cat), a new 16-cat grid, a 48-frame interpolation, one score.
 
     python bench/app_latency.py [--url URL] [--real ../shared/data/cat-faces-64.zip] [--reps 30]
+                                [--weights DIR --model NAME]
 
 gradio_client waits for results in 50 ms polling steps, so its round trips carry up to ~50 ms of
 client-side slack. The slider is therefore also timed over the raw queue protocol a browser uses
@@ -85,10 +86,11 @@ def main() -> None:
     p.add_argument("--url", help="a running app (default: start one)")
     p.add_argument("--real", default=None, help="real photos (only for the server's quiz; not timed here)")
     p.add_argument("--model", default="dcgan-64")
+    p.add_argument("--weights", type=Path, default=None, help="the app's folder of weights folders (default: weights/)")
     p.add_argument("--reps", type=int, default=30)
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="catgan-latency-"))
-    server = None if args.url else AppServer(args.real, tmp / "quiz.sqlite")
+    server = None if args.url else AppServer(args.real, tmp / "quiz.sqlite", args.weights)
     url = args.url or server.url
     try:
         c = Client(url, analytics_enabled=False, verbose=False, download_files=str(tmp / "dl"))
