@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import torch
+from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -157,31 +158,44 @@ def fid_curve(args, images: torch.Tensor, ev: Evaluator, name: str, flags: list[
         report()
 
 
-def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s") -> None:
-    """FID against training time (``clock``: "train_s" wall or "cpu_s"), one line per run, the target dashed."""
-    from PIL import Image, ImageDraw, ImageFont
+def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s", n: int | None = None) -> None:
+    """FID against training time (``clock``: "train_s" wall or "cpu_s"), one line per run with its
+    measured points marked, axes with ticks, the target dashed."""
     font = ImageFont.load_default(size=14)
-    img = Image.new("RGB", (760, 460), "white")
+    img = Image.new("RGB", (760, 480), "white")
     d = ImageDraw.Draw(img)
     x0, y0, w, h = 70, 40, 640, 360
     points = [c for r in runs for c in r["curve"]]
     if not points:
         return
-    tmax, fmax = max(c[clock] for c in points) or 1, max(max(c["fid"] for c in points), target) * 1.05
+    tmax = max(max(c[clock] for c in points) / 60, 1.0) * 1.05  # minutes
+    fmax = max(max(c["fid"] for c in points), target) * 1.05
     d.rectangle([x0, y0, x0 + w, y0 + h], outline="black")
+    xstep = next(s for s in (5, 10, 20, 30, 60, 120, 240, 480) if tmax / s <= 10)
+    ystep = next(s for s in (5, 10, 25, 50, 100, 200) if fmax / s <= 10)
+    for k in range(0, int(tmax // xstep) + 1):
+        x = x0 + w * k * xstep / tmax
+        d.line([x, y0 + h, x, y0 + h + 5], fill="black")
+        d.text((x - 8, y0 + h + 8), f"{k * xstep}", fill="black", font=font)
+    for k in range(0, int(fmax // ystep) + 1):
+        y = y0 + h - h * k * ystep / fmax
+        d.line([x0 - 5, y, x0, y], fill="black")
+        d.text((x0 - 40, y - 8), f"{k * ystep}", fill="black", font=font)
     ty = y0 + h - h * target / fmax
     for x in range(x0, x0 + w, 12):
         d.line([x, ty, x + 6, ty], fill="grey")
     d.text((x0 + 4, ty - 16), f"FID {target:g}", fill="grey", font=font)
     for i, r in enumerate(runs):
         colour = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"][i % 4]
-        xy = [(x0 + w * c[clock] / tmax, y0 + h - h * c["fid"] / fmax) for c in r["curve"]]
-        d.line(xy, fill=colour, width=2) if len(xy) > 1 else d.ellipse([xy[0][0] - 3, xy[0][1] - 3, xy[0][0] + 3,
-                                                                         xy[0][1] + 3], fill=colour)
+        xy = [(x0 + w * c[clock] / 60 / tmax, y0 + h - h * c["fid"] / fmax) for c in r["curve"]]
+        if len(xy) > 1:
+            d.line(xy, fill=colour, width=2)
+        for x, y in xy:
+            d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
         d.text((x0 + w - 250, y0 + 8 + 18 * i), f"{r['name']}: best {r['best']['fid']:.2f}", fill=colour, font=font)
     what = "CPU time" if clock == "cpu_s" else "training time"
-    d.text((x0, 10), f"FID (n as in gpu.json) against {what}", fill="black", font=font)
-    d.text((x0, y0 + h + 8), f"{what} 0 … {tmax / 60:.0f} min;  FID 0 … {fmax:.0f}", fill="black", font=font)
+    d.text((x0, 10), f"FID{f' (n = {n:,})' if n else ''} against {what}", fill="black", font=font)
+    d.text((x0 + w / 2 - 60, y0 + h + 28), f"{what}, minutes", fill="black", font=font)
     img.save(path)
 
 
@@ -211,7 +225,7 @@ def main() -> int:
     for spec in args.run or ['shipped=']:
         name, _, flags = spec.partition("=")
         fid_curve(args, images, ev, name, shlex.split(flags), result["runs"], report)
-        picture(result["runs"], args.target, out / "gpu.png", "cpu_s" if args.clock == "cpu" else "train_s")
+        picture(result["runs"], args.target, out / "gpu.png", "cpu_s" if args.clock == "cpu" else "train_s", args.n)
     print(f"wrote {out / 'gpu.json'} and {out / 'gpu.png'}")
     return 0
 
