@@ -18,6 +18,7 @@ from PIL import Image
 
 from catgan import latent
 from catgan.hub import loader as hub
+from catgan.hub.card import read_card_data
 from catgan.images import make_grid
 from catgan.judges import JudgeUnavailable
 from catgan.latent.directions import load_directions
@@ -25,7 +26,7 @@ from catgan.latent.encoder import Encoder, load_encoder
 from catgan.latent.perceptual import load_perceptual
 from catgan.latent.twin import FaceSpec, NoFace, Twin, find_twin
 from catgan.quiz.session import Fake
-from catgan.weights import ENCODER_NAME
+from catgan.weights import CARD_NAME, ENCODER_NAME
 
 from .common import Settings, load_model, to_png
 from .guard import fail, public_path, scrub, short
@@ -70,6 +71,15 @@ def perceptual():
         return None
 
 
+def card_fid(folder: str) -> float | None:
+    """The FID on a local weights folder's card (its Table 1 row), or None."""
+    try:
+        fid = read_card_data((Path(folder) / CARD_NAME).read_text()).get("metrics", {}).get("fid")
+    except (OSError, AttributeError):
+        return None
+    return float(fid) if isinstance(fid, (int, float)) else None
+
+
 def shown_location(loaded: hub.Loaded) -> str:
     """Where the weights came from, without the server's folders: a repo id, or a relative path."""
     return loaded.location if loaded.origin in ("hub", "cache") else public_path(loaded.location)
@@ -82,11 +92,13 @@ class Models:
         self.settings = settings
         self._named_by_key: dict[str, object] = {}  # a model's named directions, read from disk once
         self._encoder_by_key: dict[str, Encoder | None] = {}  # a model's inversion encoder (None: it has none)
+        self._main: str | None = None  # the quiz's main source of fakes: the default model
 
     def choices(self) -> list[tuple[str, str]]:
-        """(label, name) per model; the best-looking first (DCGAN before GAN, 64 px before 32 px),
-        Hub entries whose config isn't local yet last."""
-        out = []
+        """(label, name) per model, the default first: the 64 px model with the lowest FID on its card
+        (Table 1), then the rest best-looking first (DCGAN before GAN, 64 px before 32 px), Hub entries
+        whose config isn't local yet last."""
+        out, best = [], None
         for name, src in self.settings.sources.items():
             try:
                 c = hub.read_model_config(src.source)
@@ -94,7 +106,10 @@ class Models:
             except (OSError, ValueError):
                 what, rank = f"Hub {src.where}", (True, 0)
             out.append((rank, (f"{name} ({what})", name)))
-        return [choice for _, choice in sorted(out, key=lambda item: (item[0], item[1][1]))]
+            if rank[1] == -64 and (fid := card_fid(src.source)) is not None and (best is None or fid < best[0]):
+                best = (fid, name)
+        ranked = [choice for _, choice in sorted(out, key=lambda item: (item[0], item[1][1]))]
+        return sorted(ranked, key=lambda choice: best is None or choice[1] != best[1])  # stable: the rest keep their order
 
     def load(self, name: str | None) -> tuple[str, hub.Loaded]:
         """(key, Loaded): loaded once per process (app_ui.common's caches); a gr.Error a visitor reads."""
@@ -145,10 +160,11 @@ class Models:
 
     def with_encoder(self) -> list[str]:
         """The listed models whose folder on disk (or, for a Hub model, its bundled copy) holds an
-        encoder; nothing is loaded or downloaded to tell."""
-        return [name for name, src in self.settings.sources.items()
+        encoder, in ``choices()`` order; nothing is loaded or downloaded to tell."""
+        sources = self.settings.sources
+        return [name for _, name in self.choices()
                 if any((Path(folder) / ENCODER_NAME).is_file()
-                       for folder in (src.source, self.settings.weights_root / name) if Path(folder).is_dir())]
+                       for folder in (sources[name].source, self.settings.weights_root / name) if Path(folder).is_dir())]
 
     def images(self, name, seed, truncation=1.0, sliders: dict | None = None, n: int = 1):
         """(loaded, x): the cats of ``latents``, (n, 3, S, S) in [-1, 1]."""
@@ -183,10 +199,12 @@ class Models:
         return text + (f"  \n⚠️ {scrub(loaded.notice)}" if loaded.notice else "")
 
     def fake(self) -> Fake:
-        """A fresh cat from a listed model drawn at random (the quiz's fakes)."""
+        """A fresh cat for the quiz: from the default model (``choices()[0]``) half of the time, else
+        from any listed model at random, so every model keeps its own fooled rate."""
         if not self.settings.sources:
             raise fail("The quiz needs a generator, and no trained weights were found (see the Sample tab).")
-        name = secrets.choice(sorted(self.settings.sources))
+        main = self._main = self._main or self.choices()[0][1]
+        name = main if secrets.randbelow(2) else secrets.choice(sorted(self.settings.sources))
         loaded, x = self.images(name, secrets.randbelow(2**31))
         c = loaded.generator.config
         return Fake(name, c.arch, c.img_size, x[0])

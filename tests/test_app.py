@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,22 @@ def test_one_temp_file_manager_keeps_the_budget_and_drops_old_files(weights, tmp
 
 
 # ---------------------------------------------------------------- the weight sources (CATGAN_WEIGHTS)
+
+def test_the_default_model_is_the_best_64px_one_and_draws_most_quiz_fakes(tmp_path):
+    """The 64 px model with the lowest FID on its card comes first (the Sample tab's default) and gives
+    the quiz two of every three fakes; without cards, DCGAN before GAN, 64 px before 32 px."""
+    root = tiny_weights(tmp_path / "weights")
+    m = app.Models(common.Settings(root, app.find_sources(root)[0]))
+    assert [name for _, name in m.choices()] == ["dcgan-64", "gan-32"]
+    g = build_generator(ModelConfig(arch="fastgan", img_size=64, z_dim=16, g_width=8, d_width=8))
+    g.save_pretrained(root / "fastgan-64", config=g.config)
+    for name, fid in (("fastgan-64", 7.5), ("dcgan-64", 11.7)):
+        (root / name / "README.md").write_text(f"---\ncatgan:\n  metrics:\n    fid: {fid}\n---\n# {name}\n")
+    m = app.Models(common.Settings(root, app.find_sources(root)[0]))
+    assert [name for _, name in m.choices()] == ["fastgan-64", "dcgan-64", "gan-32"]
+    drawn = Counter(m.fake().model for _ in range(300))
+    assert 0.55 < drawn["fastgan-64"] / 300 < 0.8 and drawn["dcgan-64"] > 30 and drawn["gan-32"] > 30, drawn
+
 
 def test_weight_sources_setting(weights, tmp_path, monkeypatch):
     root = tmp_path / "weights"
