@@ -4,7 +4,9 @@
   value never reaches Gradio, which would echo it in its error and print a traceback with it;
 - any error becomes one short gr.Error that prints no traceback, and a refusal is logged as one
   short line (later ones in the same minute are only counted, and summed up once a minute);
-- the call's client is known to the temp-folder budget (guard.CLIENT: a share per visitor);
+- the call's client is known to the temp-folder budget (guard.CLIENT: a share per visitor), and
+  each client may make each call only so often a minute (RATES: a twin, an interpolation or a
+  batch costs seconds of CPU; a slider move milliseconds);
 - replies carry no absolute server path: files under the temp folder are named ``ALIAS/…``, and
   guard.RequestLimits maps ``/gradio_api/file=ALIAS/…`` (and paths sent back) to the real folder.
 """
@@ -21,7 +23,7 @@ from collections import Counter
 
 import gradio as gr
 
-from catgan.quiz.limits import request_keys
+from catgan.quiz.limits import Window, client_key, request_keys
 
 from .guard import ALIAS, CLIENT, MAX_TEXT, TEMP_ROOT, check_text, fail, short
 
@@ -54,6 +56,12 @@ class Refusals:
 
 
 REFUSALS = Refusals()
+# calls per client (an address, an IPv6 /64) per minute, by API name; any other call: DEFAULT_RATE
+RATES = {"your_cat": 12, "interpolate": 12, "batch": 6, "compare": 20, "score": 60, "your_cat_score": 30}
+DEFAULT_RATE = 1200  # 20 a second: a fast slider drag, with room to spare
+CALLS = Window(60.0)
+LOCAL = {client_key("127.0.0.1"), client_key("::1")}  # this machine itself (behind a proxy, callers are never it)
+SLOW = "You are sending requests faster than this app can serve everyone; wait a little and try again."
 
 
 def _label(component) -> str:
@@ -167,7 +175,11 @@ def guard(demo: gr.Blocks) -> gr.Blocks:
             REFUSALS.note(api, e.message)
             raise fail(e.message) from None
         one = request[0] if isinstance(request, list) else request
-        token = CLIENT.set(request_keys(one)[1] if one is not None else None)
+        client = request_keys(one)[1] if one is not None else None
+        if client not in (None, *LOCAL) and not CALLS.admit(f"{api}|{client}", RATES.get(api, DEFAULT_RATE)):
+            REFUSALS.note(api, "over its rate")
+            raise fail(SLOW)
+        token = CLIENT.set(client)
         try:
             return _aliased(await inner(block_fn, inputs, state, request, *args, **kwargs))
         except gr.Error as e:

@@ -218,6 +218,23 @@ def raw_call(url: str, api: str, data) -> str:
 SLIDERS = [0] * 14  # d1..d6, pc1..pc8: what gradio_client fills in
 
 
+def test_each_client_may_make_each_call_only_so_often(server, tmp_path, monkeypatch):
+    monkeypatch.setitem(gate.RATES, "send_sample", 3)
+    monkeypatch.setattr(gate, "CALLS", gate.Window(60.0))
+
+    def visitor(address):
+        return gradio_client.Client(server.url, analytics_enabled=False, verbose=False, download_files=str(tmp_path),
+                                    headers={"X-Forwarded-For": address})
+
+    mine, theirs = visitor("203.0.113.7"), visitor("203.0.113.8")
+    for _ in range(3):
+        mine.predict("dcgan-64", 1, 1.0, api_name="/send_sample")
+    with pytest.raises(AppError, match="faster than this app can serve everyone"):
+        mine.predict("dcgan-64", 1, 1.0, api_name="/send_sample")
+    theirs.predict("dcgan-64", 1, 1.0, api_name="/send_sample")  # another address is not held back
+    mine.predict("dcgan-64", 1, 1, 1.0, "nearest", 1, api_name="/sample")  # nor another call
+
+
 def test_refusals_log_one_short_line_and_echo_nothing(client, server, capfd, monkeypatch):
     monkeypatch.setattr(gate, "REFUSALS", gate.Refusals())  # a fresh minute
     capfd.readouterr()

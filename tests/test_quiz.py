@@ -230,7 +230,7 @@ def test_pace_counts_only_human_speed_answers():
 
 def test_pace_memory_is_bounded():
     pace = Pace(QuizLimits.off(), Clock())
-    pace.MAX_KEYS = 100
+    pace.MAX_KEYS = pace._counted.max_keys = 100
     for i in range(1000):
         pace.check(f"s{i}", f"c{i}", 0.0)
     assert len(pace._last) == len(pace._counted) == 100

@@ -32,16 +32,46 @@ class QuizLimits:
         return cls(0.0, 0.0, 10**9, 1.0)
 
 
+MAX_KEYS = 100_000  # least recently seen sessions/clients are forgotten beyond this
+
+
+class Window:
+    """Thread-safe count of events per key within the last ``window_s`` seconds, at most MAX_KEYS keys
+    (the least recently seen are forgotten): a per-client cap on anything, bounded in memory."""
+
+    def __init__(self, window_s: float, clock=time.monotonic, max_keys: int = MAX_KEYS):
+        self.window_s, self.clock, self.max_keys = window_s, clock, max_keys
+        self._lock = threading.Lock()
+        self._times: OrderedDict[str, deque] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def admit(self, key: str, limit: int, now: float | None = None) -> bool:
+        """Book one event for ``key`` if it has fewer than ``limit`` in the window; else False, unbooked."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            times = self._times.pop(key, None) or deque()
+            self._times[key] = times
+            _trim(self._times, self.max_keys)
+            while times and now - times[0] > self.window_s:
+                times.popleft()
+            if len(times) >= limit:
+                return False
+            times.append(now)
+            return True
+
+
 class Pace:
     """Thread-safe bookkeeping of answer times per session and per client, bounded in memory."""
 
-    MAX_KEYS = 100_000  # least recently seen sessions/clients are forgotten beyond this
+    MAX_KEYS = MAX_KEYS
 
     def __init__(self, limits: QuizLimits = QuizLimits(), clock=time.monotonic):
         self.limits, self.clock = limits, clock
         self._lock = threading.Lock()
         self._last: OrderedDict[str, float] = OrderedDict()  # session -> time of its last attempt
-        self._counted: OrderedDict[str, deque] = OrderedDict()  # client -> times of its counted answers
+        self._counted = Window(limits.client_window_s, clock)  # client -> times of its counted answers
 
     def check(self, session: str, client: str, shown_at: float) -> str | None:
         """Call once per answer that claims its pair. None: it counts (and is booked as counted);
@@ -56,14 +86,8 @@ class Pace:
                 return f"answered within {lim.min_view_s:g} s of the pair appearing"
             if last is not None and now - last < lim.min_gap_s:
                 return f"more than one answer per {lim.min_gap_s:g} s"
-            times = self._counted.pop(client, None) or deque()
-            self._counted[client] = times
-            _trim(self._counted, self.MAX_KEYS)
-            while times and now - times[0] > lim.client_window_s:
-                times.popleft()
-            if len(times) >= lim.client_max:
+            if not self._counted.admit(client, lim.client_max, now):
                 return f"over {lim.client_max} answers from one address in {lim.client_window_s / 60:g} minutes"
-            times.append(now)
             return None
 
 
