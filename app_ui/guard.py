@@ -21,6 +21,7 @@ from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import gradio as gr
 
 from catgan import env
@@ -252,8 +253,9 @@ class RequestLimits:
         if scope["path"].rstrip("/").endswith("/upload"):
             peer = (scope.get("client") or (None,))[0]
             forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1") or None
-            try:
-                self.budget.make_room(min(length, 64 * 2**20), client_key(client_address(peer, forwarded)))
+            try:  # in a worker thread: a rescan of the folder must not stall the server's event loop
+                await anyio.to_thread.run_sync(self.budget.make_room, min(length, 64 * 2**20),
+                                               client_key(client_address(peer, forwarded)))
             except gr.Error as e:
                 return await _refuse(send, 429, e.message)
             return await self.app(scope, receive, _aliasing(send))
