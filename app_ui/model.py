@@ -166,6 +166,10 @@ class Models:
                 if any((Path(folder) / ENCODER_NAME).is_file()
                        for folder in (sources[name].source, self.settings.weights_root / name) if Path(folder).is_dir())]
 
+    def draw(self, name, z: torch.Tensor) -> torch.Tensor:
+        """Model ``name``'s cats for latents ``z`` (N, z_dim): (N, 3, S, S) in [-1, 1]."""
+        return generate(self.load(name)[1].generator, z)
+
     def images(self, name, seed, truncation=1.0, sliders: dict | None = None, n: int = 1):
         """(loaded, x): the cats of ``latents``, (n, 3, S, S) in [-1, 1]."""
         loaded, z = self.latents(name, seed, truncation, sliders, n)

@@ -17,7 +17,7 @@ from catgan.latent.twin import FACE_MODES, FIND, POINT, WHOLE, FaceSpec
 
 from .common import to_png, upload_image
 from .guard import bounded, fail, short
-from .model import NAMED, PCS, Models, generate, upscale_grid
+from .model import NAMED, PCS, Models, upscale_grid
 from .sample import SampleControls, direction_sliders, model_picker, slider_updates
 from .score import get_judge, judge_line, top1, verdict_of, where_it_looks
 
@@ -67,7 +67,7 @@ def slide(models: Models, mine: YourCat | None, **sliders):
     if mine is None:
         raise fail(NO_TWIN)
     moved = models.moved(mine.model, mine.z, sliders)
-    twin = generate(models.load(mine.model)[1].generator, moved)[0]
+    twin = models.draw(mine.model, moved)[0]
     return side_by_side(mine.face, twin), replace(mine, moved=moved)
 
 
@@ -77,7 +77,7 @@ def judge_both(models: Models, mine: YourCat | None, judge: str):
     if mine is None:
         raise fail(NO_TWIN)
     scorer, notice = get_judge(judge)
-    twin = generate(models.load(mine.model)[1].generator, mine.moved)[0]
+    twin = models.draw(mine.model, mine.moved)[0]
     rows, maps = [], []
     for name, image in (("your cat", to_pil(from_uint8(mine.face)[None])[0]), ("its twin", to_pil(twin[None])[0])):
         v, (picture, _) = where_it_looks(scorer, image)
