@@ -43,7 +43,12 @@ def interpolate(models: Models, start, seed_a, seed_b, method, frames, fps, mode
         loaded, z_a = models.latents(model, sample_seed if current else seed_a, truncation, pcs if current else None)
     g = loaded.generator
     z_b = mine.moved if end == YOURS else latent.latents(g.config.z_dim, 1, int(seed_b or 0), float(truncation))
-    x = generate(g, latent.path(z_a, z_b, frames, method=method, mode=mode))  # (T, 3, S, S)
+    z = latent.path(z_a, z_b, frames, method=method, mode=mode)
+    if YOURS in (start, end):  # the twin's tuned tail, blended away toward the other end
+        t = latent.schedule(frames, mode)
+        x = mine.draw(models, z, 1.0 if start == end else 1 - t if start == YOURS else t)
+    else:
+        x = generate(g, z)  # (T, 3, S, S)
     size = g.config.img_size
     scale = max(1, 256 // size)
     big = [im.resize((size * scale, size * scale), RESAMPLING[resampling]) for im in to_pil(x)]

@@ -24,6 +24,7 @@ from catgan.judges import JudgeUnavailable
 from catgan.latent.directions import load_directions
 from catgan.latent.encoder import Encoder, load_encoder
 from catgan.latent.perceptual import load_perceptual
+from catgan.latent.pivotal import draw_tuned
 from catgan.latent.twin import FaceSpec, NoFace, Twin, find_twin
 from catgan.quiz.session import Fake
 from catgan.weights import CARD_NAME, ENCODER_NAME
@@ -166,9 +167,11 @@ class Models:
                 if any((Path(folder) / ENCODER_NAME).is_file()
                        for folder in (sources[name].source, self.settings.weights_root / name) if Path(folder).is_dir())]
 
-    def draw(self, name, z: torch.Tensor) -> torch.Tensor:
-        """Model ``name``'s cats for latents ``z`` (N, z_dim): (N, 3, S, S) in [-1, 1]."""
-        return generate(self.load(name)[1].generator, z)
+    def draw(self, name, z: torch.Tensor, tail: dict | None = None, weight=1.0) -> torch.Tensor:
+        """Model ``name``'s cats for latents ``z`` (N, z_dim): (N, 3, S, S) in [-1, 1]; with a twin's
+        tuned ``tail``, moved ``weight`` of the way to it (one number, or one per latent)."""
+        generator = self.load(name)[1].generator
+        return draw_tuned(generator, tail, z, weight) if tail else generate(generator, z)
 
     def images(self, name, seed, truncation=1.0, sliders: dict | None = None, n: int = 1):
         """(loaded, x): the cats of ``latents``, (n, 3, S, S) in [-1, 1]."""

@@ -1,11 +1,15 @@
 """Your cat tab: upload a photo (or take the Sample tab's cat), find the cat's twin in a model's latent
 space, move the twin with the model's sliders, and ask a judge about the photo and the twin side by
 side. The twin is the visitor's own state (``YourCat`` in a gr.State, kept 30 minutes), which the
-Interpolate tab reads as either end of a walk.
+Interpolate tab reads as either end of a walk. Its tuned tail (catgan.latent.pivotal), 1.3 MB, is kept
+server-side among the latest TAILS twins, so memory is bounded however many visitors come.
 """
 from __future__ import annotations
 
 import functools
+import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import gradio as gr
@@ -25,6 +29,35 @@ YOURS = "your cat"  # how Interpolate names the twin as an end
 KEEP_S = 30 * 60  # a visitor's twin is forgotten this long after their last call
 SHOWN = 256  # px of each half of the side-by-side picture
 NO_TWIN = "Find your cat's twin first (the button above)."
+TAILS = 64  # the latest twins whose tuned tails are kept (float16: 1.3 MB each for dcgan-64)
+FORGOTTEN = ("So many cats came in since yours that its twin's tuned detail was let go to make room. "
+             "Find its twin again (the button above).")
+
+
+class Tails:
+    """The tuned tails of the latest ``capacity`` twins, by a random key that the visitor's state holds."""
+
+    def __init__(self, capacity: int = TAILS):
+        self.capacity, self._tails, self._lock = capacity, OrderedDict(), threading.Lock()
+
+    def keep(self, tail: dict[str, torch.Tensor]) -> str:
+        key = secrets.token_hex(8)
+        with self._lock:
+            self._tails[key] = {name: t.half() for name, t in tail.items()}
+            while len(self._tails) > self.capacity:
+                self._tails.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> dict[str, torch.Tensor]:
+        """The tail kept under ``key`` (float16); a gr.Error a visitor reads if it was let go."""
+        with self._lock:
+            if key not in self._tails:
+                raise fail(FORGOTTEN)
+            self._tails.move_to_end(key)
+            return self._tails[key]
+
+
+TUNED = Tails()
 
 
 @dataclass(frozen=True)
@@ -33,6 +66,12 @@ class YourCat:
     face: torch.Tensor  # (3, S, S) uint8: the face that was inverted
     z: torch.Tensor  # (1, z_dim) the twin as found
     moved: torch.Tensor  # (1, z_dim) the twin as the sliders left it
+    tail: str  # the key of its generator's tuned tail in TUNED
+
+    def draw(self, models: Models, z: torch.Tensor | None = None, weight=1.0) -> torch.Tensor:
+        """(N, 3, S, S): latents ``z`` (the twin as moved, by default) drawn with the twin's tuned tail,
+        ``weight`` of the way (catgan.latent.pivotal.draw_tuned)."""
+        return models.draw(self.model, self.moved if z is None else z, TUNED.get(self.tail), weight)
 
 
 def side_by_side(face: torch.Tensor, twin: torch.Tensor) -> str:
@@ -46,7 +85,7 @@ def describe(twin, face: FaceSpec, model: str) -> str:
         where = f"found by the cat-face detector (confidence {twin.box.confidence:.1f})"
     else:
         where = "where you pointed" if face.mode == POINT else "the whole picture, centre square"
-    close = f"PSNR **{twin.psnr:.1f} dB**"
+    close = f"PSNR **{twin.psnr:.1f} dB**, the latent alone {twin.psnr_latent:.1f} dB"
     if twin.perceptual is not None:
         close += f", perceptual distance {twin.perceptual:.3f}"
     return (f"Left: your cat's face ({where}); right: its twin in **{short(model)}** ({close}; "
@@ -58,8 +97,8 @@ def find(models: Models, photo, face, x, y, size, model):
         raise fail("Upload a photo of your cat first, or use the Sample tab's cat.")
     spec = FaceSpec(face, x, y, size)  # Gradio has checked the choice, the gate the numbers' ranges
     twin = models.twin(model, photo, spec)
-    mine = YourCat(model, to_uint8(twin.face), twin.z[None], twin.z[None])
-    return side_by_side(mine.face, twin.image), describe(twin, spec, model), mine
+    mine = YourCat(model, to_uint8(twin.face), twin.z[None], twin.z[None], TUNED.keep(twin.tail))
+    return side_by_side(mine.face, mine.draw(models)[0]), describe(twin, spec, model), mine  # as every slide draws it
 
 
 def slide(models: Models, mine: YourCat | None, **sliders):
@@ -67,8 +106,7 @@ def slide(models: Models, mine: YourCat | None, **sliders):
     if mine is None:
         raise fail(NO_TWIN)
     moved = models.moved(mine.model, mine.z, sliders)
-    twin = models.draw(mine.model, moved)[0]
-    return side_by_side(mine.face, twin), replace(mine, moved=moved)
+    return side_by_side(mine.face, mine.draw(models, moved)[0]), replace(mine, moved=moved)
 
 
 def judge_both(models: Models, mine: YourCat | None, judge: str):
@@ -77,7 +115,7 @@ def judge_both(models: Models, mine: YourCat | None, judge: str):
     if mine is None:
         raise fail(NO_TWIN)
     scorer, notice = get_judge(judge)
-    twin = models.draw(mine.model, mine.moved)[0]
+    twin = mine.draw(models)[0]
     rows, maps = [], []
     for name, image in (("your cat", to_pil(from_uint8(mine.face)[None])[0]), ("its twin", to_pil(twin[None])[0])):
         v, (picture, _) = where_it_looks(scorer, image)

@@ -4,15 +4,16 @@ upscaled, and skimage's Chelsea cropped by the cat-face cascade), and print a ta
 
     python bench/inversion.py --weights weights/dcgan-64 [--minutes 3] [--n 8] [--steps 60] [--out DIR]
 
-Per set and start (encoder alone / encoder + optimisation / best random start + optimisation):
+Per set and start (encoder alone / encoder + optimisation / best random start + optimisation / the
+app's twin: encoder + optimisation + the generator's last layers tuned to each cat):
 PSNR (dB), the Lite1 perceptual distance, whether MobileNetV2 and EfficientNet-Lite0 pick the same
 domestic-cat class (ImageNet 281-285) for the original and its twin, and the same top-1 of all 1,000
 classes, and wall seconds per cat (the set inverted as one batch); then the app's own path timed on
-Chelsea: find the face, crop, encoder, --steps of refinement, one cat at a time. Resumable: the encoder (encoder.safetensors + encoder.json) and
-every finished row (results.json) are kept in --out; a rerun skips them (--fresh starts over).
---save-encoder also copies the trained encoder into the weights folder; --picture writes Chelsea's
-twin moved along two named directions (docs/your-cat.jpg). Prints figures; never fails
-because a machine is slow.
+Chelsea: find the face, crop, encoder, --steps of refinement, --tune-steps of tuning, one cat at a
+time. Resumable: the encoder (encoder.safetensors + encoder.json) and every finished row
+(results.json) are kept in --out; a rerun skips them (--fresh starts over). --save-encoder also
+copies the trained encoder into the weights folder; --picture writes Chelsea's twin moved along two
+named directions (docs/your-cat.jpg). Prints figures; never fails because a machine is slow.
 """
 import argparse
 import json
@@ -44,12 +45,13 @@ from catgan.latent.encoder import (  # noqa: E402
     save_encoder,
     train_encoder,
 )
-from catgan.latent.inversion import invert  # noqa: E402
+from catgan.latent.inversion import invert, psnr  # noqa: E402
 from catgan.latent.perceptual import load_perceptual  # noqa: E402
-from catgan.latent.twin import TWIN_CONFIG, NoFace, face_crop, find_twin  # noqa: E402
+from catgan.latent.pivotal import draw_tuned, tune  # noqa: E402
+from catgan.latent.twin import TWIN_CONFIG, TWIN_TUNING, NoFace, face_crop, find_twin  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-STARTS = ("encoder", "encoder+opt", "random+opt")
+STARTS = ("encoder", "encoder+opt", "random+opt", "encoder+opt+tuned")
 
 
 def cifar_cats(path: Path, n: int, size: int) -> torch.Tensor:
@@ -125,6 +127,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=8, help="cats per set")
     ap.add_argument("--steps", type=int, default=TWIN_CONFIG.steps, help="optimisation steps per inversion (default: "
                                                                         "the app's)")
+    ap.add_argument("--tune-steps", type=int, default=TWIN_TUNING.steps, help="pivotal tuning steps of the "
+                    "encoder+opt+tuned start (default: the app's)")
     ap.add_argument("--batch", type=int, default=16, help="encoder training batch")
     ap.add_argument("--lr", type=float, default=3e-4, help="encoder learning rate")
     ap.add_argument("--width", type=int, default=32, help="encoder width")
@@ -166,31 +170,43 @@ def main() -> None:
     if (one := face_of(chelsea(), size)) is not None:
         sets["Chelsea (cascade crop)"] = one
     config = replace(TWIN_CONFIG, steps=args.steps, perceptual_weight=args.perceptual_weight, seed=args.seed)
+    tuning = replace(TWIN_TUNING, steps=args.tune_steps)
     for set_name, target in sets.items():
         for start in args.starts:
             key = f"{set_name} | {start} | {args.steps} steps, perceptual {args.perceptual_weight:g}"
+            key += f", {args.tune_steps} tuning steps" if start.endswith("tuned") else ""
             if key in results:
                 continue
             steps = 0 if start == "encoder" else args.steps
             inv = invert(generator, target, encoder if start != "random+opt" else None, config=config,
                          perceptual=perceptual, steps=steps)
-            row = {"n": len(target), "psnr": float(inv.psnr.mean()), "perceptual": float(inv.perceptual.mean()),
-                   "seconds_per_cat": inv.seconds / len(target), "z_norm": float(inv.z.norm(dim=1).mean() / z_dim ** 0.5),
-                   "judges": agreement(judges, target, inv.image)}
+            image, seconds = inv.image, inv.seconds
+            if start.endswith("tuned"):  # the app's twin: each cat's own tail, tuned one cat at a time
+                began = time.perf_counter()
+                image = torch.cat([draw_tuned(generator, tune(generator, z[None], t[None], perceptual, tuning), z[None])
+                                   for z, t in zip(inv.z, inv.target)])
+                seconds += time.perf_counter() - began
+            row = {"n": len(target), "psnr": float(psnr(image, inv.target).mean()),
+                   "perceptual": float(perceptual.distance(image, inv.target).mean()),
+                   "seconds_per_cat": seconds / len(target), "z_norm": float(inv.z.norm(dim=1).mean() / z_dim ** 0.5),
+                   "judges": agreement(judges, target, image)}
             if set_name == "generated":
                 row["z_error"] = float((inv.z - z_known).norm(dim=1).mean() / z_dim ** 0.5)
             results[key] = row
             atomic_write_text(results_path, json.dumps(results, indent=1))
             print(f"done: {key}  PSNR {row['psnr']:.2f} dB in {row['seconds_per_cat']:.1f} s/cat", flush=True)
     mine = f"| {args.steps} steps, perceptual {args.perceptual_weight:g}"
-    print_table({k: r for k, r in results.items() if k.endswith(mine)}, [j.name for j in judges], args)
+    print_table({k: r for k, r in results.items() if k.endswith((mine, f"{mine}, {args.tune_steps} tuning steps"))},
+                [j.name for j in judges], args)
     if (photo := chelsea()) is not None:  # the app's path, one cat at a time
-        times = [find_twin(generator, photo, encoder, perceptual=perceptual, config=config).seconds for _ in range(5)]
-        print(f"\nthe app's path on Chelsea (face search, crop, encoder, {args.steps} steps; {args.threads} thread(s)): "
+        times = [find_twin(generator, photo, encoder, perceptual=perceptual, config=config, tuning=tuning).seconds
+                 for _ in range(5)]
+        print(f"\nthe app's path on Chelsea (face search, crop, encoder, {args.steps} steps on z, {args.tune_steps} "
+              f"tuning steps; {args.threads} thread(s)): "
               f"median {statistics.median(times):.2f} s per cat, max {max(times):.2f} s (5 runs)")
         if args.picture:
-            picture(generator, args.weights, find_twin(generator, photo, encoder, perceptual=perceptual, config=config),
-                    args.picture)
+            picture(generator, args.weights, find_twin(generator, photo, encoder, perceptual=perceptual, config=config,
+                                                       tuning=tuning), args.picture)
 
 
 def picture(generator, weights: str, twin, path: str) -> None:
@@ -203,7 +219,8 @@ def picture(generator, weights: str, twin, path: str) -> None:
         for amount in (-2.5, 2.5):
             amounts = [amount if other == label else 0.0 for other in named.labels()]
             with torch.no_grad():
-                cols.append((f"{label.replace('↔', '<->')} {amount:+g}", generator(named.apply(twin.z[None], amounts))))
+                moved = draw_tuned(generator, twin.tail, named.apply(twin.z[None], amounts))
+                cols.append((f"{label.replace('↔', '<->')} {amount:+g}", moved))
     cell, pad, top = 160, 6, 22
     strip = Image.new("RGB", (len(cols) * (cell + pad) + pad, cell + top + pad), "white")
     draw = ImageDraw.Draw(strip)

@@ -75,6 +75,18 @@ def test_a_generated_cat_comes_back_as_its_twin():
     assert torch.equal(twin.face, pil_to_float(cat))
 
 
+@pytest.mark.skipif(not (SHIPPED / "encoder.safetensors").is_file(), reason="no encoder shipped with dcgan-64")
+def test_a_real_cat_keeps_the_detail_no_latent_reaches(chelsea):
+    """Chelsea was never training data: the latent alone gets the gist, the tuned tail the detail,
+    and the shared generator is the same afterwards."""
+    g = load_generator(SHIPPED).eval()
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    twin = find_twin(g, chelsea, load_encoder(SHIPPED, g), perceptual=load_perceptual())
+    assert twin.psnr >= 25 and twin.psnr >= twin.psnr_latent + 4, (twin.psnr, twin.psnr_latent)
+    assert 0 < sum(t.numel() for t in twin.tail.values()) <= 1_000_000
+    assert all(torch.equal(v, g.state_dict()[k]) for k, v in before.items())
+
+
 # ---------------------------------------------------------------- in the app
 
 def test_find_move_walk_and_judge_your_cat(served, chelsea):
@@ -83,7 +95,8 @@ def test_find_move_walk_and_judge_your_cat(served, chelsea):
     photo = gradio_client.handle_file(str(tmp / "chelsea.png"))
     pair, info = c.predict(photo, FIND, 0.5, 0.5, 0.5, "dcgan-64", api_name="/your_cat")
     assert Image.open(pair).size == (524, 264)  # two 64 px cells and their 1 px borders, 4x
-    assert "found by the cat-face detector" in info and "PSNR" in info and "dcgan-64" in info
+    assert "found by the cat-face detector" in info and "PSNR" in info and "the latent alone" in info
+    assert "dcgan-64" in info
     face, twin = halves(pair)
     moved_face, moved_twin = halves(c.predict(d1=2.5, api_name="/your_cat_slide"))
     assert np.array_equal(face, moved_face) and not np.array_equal(moved_twin, twin)  # the twin moves, not the photo

@@ -63,7 +63,15 @@ def path(a: torch.Tensor, b: torch.Tensor, frames: int, *, method: str = "slerp"
     (2 * frames - 2 latents in all, so a looping player never shows an endpoint twice)."""
     if method not in METHODS or mode not in MODES:
         raise ValueError(f"method must be one of {METHODS} and mode one of {MODES}")
+    return (slerp if method == "slerp" else lerp)(a.flatten().float(), b.flatten().float(), schedule(frames, mode))
+
+
+def schedule(frames: int, mode: str = "loop") -> torch.Tensor:
+    """(T,) where each frame of a walk stands, from 0 (its start) to 1 (its end): ``frames`` evenly
+    spaced, and for "ping-pong" back again without repeating an end."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
     if frames < 2:
         raise ValueError("an interpolation needs at least 2 frames")
-    z = (slerp if method == "slerp" else lerp)(a.flatten().float(), b.flatten().float(), torch.linspace(0, 1, frames))
-    return torch.cat([z, z.flip(0)[1:-1]]) if mode == "ping-pong" else z
+    t = torch.linspace(0, 1, frames)
+    return torch.cat([t, t.flip(0)[1:-1]]) if mode == "ping-pong" else t

@@ -5,7 +5,8 @@ generator's latent space, which the sliders, interpolation and the judges then t
 
 The face is found by OpenCV's cat-face cascade (catgan.data.faces), or pointed at by hand (its centre
 and its side, as fractions of the photo), or is the whole photo; the twin is the encoder's guess
-refined by a few dozen steps of latent optimisation (inversion.py: pixel + perceptual + prior losses).
+refined by a few dozen steps of latent optimisation (inversion.py: pixel + perceptual + prior losses),
+then drawn by the generator with its last layers tuned to that one face (pivotal.py).
 """
 from __future__ import annotations
 
@@ -22,14 +23,16 @@ from ..hub.loader import load_generator
 from ..images import decode_rgb, make_grid, pil_to_float
 from ..judges import JudgeUnavailable
 from .encoder import Encoder, load_encoder
-from .inversion import InvertConfig, invert
+from .inversion import InvertConfig, invert, psnr
 from .perceptual import Perceptual, load_perceptual
+from .pivotal import TuneConfig, draw_tuned, tune
 
 FIND, POINT, WHOLE = "find the face", "where I point", "the whole picture"
 FACE_MODES = (FIND, POINT, WHOLE)
-# about 2 s per cat at one thread; against (60 steps, lr 0.05, perceptual 0.3) on 16 real cats it gained
-# 0.6-0.9 dB PSNR with the same judge agreement on faces (docs/your-cat.md)
-TWIN_CONFIG = InvertConfig(steps=60, lr=0.1, perceptual_weight=0.1)
+# 20 steps on z, then 30 on the generator's last layers: about 2.5 s per cat at one thread; on real
+# faces from outside the training set, about 30 dB where 60 steps on z alone reach 20.5 (docs/your-cat.md)
+TWIN_CONFIG = InvertConfig(steps=20, lr=0.1, perceptual_weight=0.1)
+TWIN_TUNING = TuneConfig(steps=30, lr=1e-3, perceptual_weight=0.1)
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,10 @@ class NoFace(ValueError):
 class Twin:
     face: torch.Tensor  # (3, S, S) in [-1, 1]: the crop that was inverted
     z: torch.Tensor  # (z_dim,) the twin's latent
-    image: torch.Tensor  # (3, S, S) in [-1, 1]: G(z)
+    tail: dict[str, torch.Tensor]  # the generator's tuned last layers (pivotal.py); {}: none tuned
+    image: torch.Tensor  # (3, S, S) in [-1, 1]: z drawn with the tuned tail
     psnr: float  # dB of image against face
+    psnr_latent: float  # dB of the shared generator's G(z) against face: the latent alone
     perceptual: float | None  # Lite1 distance of image to face
     box: Box | None  # where the face was found; None: the whole picture was taken as the face
     seconds: float  # wall time: face search, crop and inversion
@@ -84,13 +89,19 @@ def face_crop(photo: Image.Image, size: int, face: FaceSpec = FaceSpec()) -> tup
 
 
 def find_twin(generator, photo: Image.Image, encoder: Encoder | None, *, face: FaceSpec = FaceSpec(),
-              perceptual: Perceptual | None = None, config: InvertConfig = TWIN_CONFIG) -> Twin:
-    """The twin of the cat in ``photo`` (any size and mode) in ``generator``'s latent space."""
+              perceptual: Perceptual | None = None, config: InvertConfig = TWIN_CONFIG,
+              tuning: TuneConfig = TWIN_TUNING) -> Twin:
+    """The twin of the cat in ``photo`` (any size and mode) in ``generator``'s latent space, drawn with
+    the generator's last layers tuned to it (``tuning.steps=0``: the latent alone)."""
     start = time.perf_counter()
     crop, box = face_crop(photo, generator.config.img_size, face)
     inv = invert(generator, pil_to_float(crop), encoder, config=config, perceptual=perceptual)
-    return Twin(face=inv.target[0], z=inv.z[0], image=inv.image[0], psnr=float(inv.psnr[0]),
-                perceptual=None if inv.perceptual is None else float(inv.perceptual[0]), box=box,
+    tail = tune(generator, inv.z, inv.target, perceptual, tuning)
+    image = draw_tuned(generator, tail, inv.z)
+    with torch.no_grad():
+        far = perceptual.distance(image, inv.target) if perceptual is not None else None
+    return Twin(face=inv.target[0], z=inv.z[0], tail=tail, image=image[0], psnr=float(psnr(image, inv.target)[0]),
+                psnr_latent=float(inv.psnr[0]), perceptual=None if far is None else float(far[0]), box=box,
                 seconds=time.perf_counter() - start)
 
 
@@ -101,11 +112,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--face", choices=["find", "whole"], default="find", help="find the face, or take the "
                                                                                  "whole photo's centre square")
     parser.add_argument("--steps", type=int, default=TWIN_CONFIG.steps, help="refinement steps after the encoder")
+    parser.add_argument("--tune-steps", type=int, default=TWIN_TUNING.steps,
+                        help="steps tuning the generator's last layers to the face (0: the latent alone)")
     parser.add_argument("--out", default="twin.png", help="the face and its twin, side by side (PNG)")
     args = parser.parse_args(argv)
     with cli.argument_checks():
-        if args.steps < 0:
-            raise ValueError("--steps must be 0 or more")
+        if args.steps < 0 or args.tune_steps < 0:
+            raise ValueError("--steps and --tune-steps must be 0 or more")
         photo = decode_rgb(args.photo)
         generator = load_generator(args.weights).eval()
         encoder = load_encoder(args.weights, generator)
@@ -117,18 +130,20 @@ def main(argv: list[str]) -> int:
     try:
         twin = find_twin(generator, photo, encoder, face=FaceSpec(FIND if args.face == "find" else WHOLE),
                          perceptual=perceptual,
-                         config=replace(TWIN_CONFIG, steps=args.steps))
+                         config=replace(TWIN_CONFIG, steps=args.steps),
+                         tuning=replace(TWIN_TUNING, steps=args.tune_steps))
     except NoFace as e:
         raise ValueError(f"{e}; crop the photo to the face and use --face whole") from None
     make_grid(torch.stack([twin.face, twin.image]), nrow=2).save(args.out)
     far = f", perceptual distance {twin.perceptual:.3f}" if twin.perceptual is not None else ""
-    print(f"twin found in {twin.seconds:.1f} s: PSNR {twin.psnr:.2f} dB{far}; face and twin in {args.out}")
+    print(f"twin found in {twin.seconds:.1f} s: PSNR {twin.psnr:.2f} dB (the latent alone {twin.psnr_latent:.2f}){far}; "
+          f"face and twin in {args.out}")
     return 0
 
 
 entry = cli.command(main)  # the console script
 
-__all__ = ["FACE_MODES", "FIND", "POINT", "TWIN_CONFIG", "WHOLE", "FaceSpec", "NoFace", "Twin", "face_crop", "find_twin"]
+__all__ = ["FACE_MODES", "FIND", "POINT", "TWIN_CONFIG", "TWIN_TUNING", "WHOLE", "FaceSpec", "NoFace", "Twin", "face_crop", "find_twin"]
 
 
 if __name__ == "__main__":
