@@ -6,7 +6,8 @@ upscaled, and skimage's Chelsea cropped by the cat-face cascade), and print a ta
 
 Per set and start (encoder alone / encoder + optimisation / best random start + optimisation / the
 app's twin: encoder + optimisation + the generator's last layers tuned to each cat):
-PSNR (dB), the Lite1 perceptual distance, whether MobileNetV2 and EfficientNet-Lite0 pick the same
+PSNR (dB), the Lite1 perceptual distance, for tuned twins how much the named sliders still move them as
+they move the shared generator's (cosine), whether MobileNetV2 and EfficientNet-Lite0 pick the same
 domestic-cat class (ImageNet 281-285) for the original and its twin, and the same top-1 of all 1,000
 classes, and wall seconds per cat (the set inverted as one batch); then the app's own path timed on
 Chelsea: find the face, crop, encoder, --steps of refinement, --tune-steps of tuning, one cat at a
@@ -90,6 +91,22 @@ def agreement(judges, original: torch.Tensor, twin: torch.Tensor) -> dict:
     return out
 
 
+@torch.no_grad()
+def edit_agreement(generator, named, z: torch.Tensor, tails: list[dict]) -> float | None:
+    """Mean cosine between what a named slider (+2.5) changes in a tuned twin and what it changes in the
+    same latent drawn by the shared generator: 1 when tuning leaves the sliders' effect as it was."""
+    if named is None:
+        return None
+    cosines = []
+    for zi, tail in zip(z, tails):
+        for k in range(len(named.labels())):
+            moved = named.apply(zi[None], [2.5 if j == k else 0.0 for j in range(len(named.labels()))])
+            tuned = draw_tuned(generator, tail, moved) - draw_tuned(generator, tail, zi[None])
+            shared = generator(moved) - generator(zi[None])
+            cosines.append(float(F.cosine_similarity(tuned.flatten(), shared.flatten(), dim=0)))
+    return statistics.mean(cosines)
+
+
 def get_encoder(generator, args, out: Path, faces: torch.Tensor, perceptual):
     if (out / ENCODER_NAME).is_file():
         print(f"encoder: resumed from {out}")
@@ -169,6 +186,7 @@ def main() -> None:
                 "CIFAR-10 cats": cifar_cats(Path(args.cifar), args.n, size)}
     if (one := face_of(chelsea(), size)) is not None:
         sets["Chelsea (cascade crop)"] = one
+    named = load_directions(args.weights, z_dim)
     config = replace(TWIN_CONFIG, steps=args.steps, perceptual_weight=args.perceptual_weight, seed=args.seed)
     tuning = replace(TWIN_TUNING, steps=args.tune_steps)
     for set_name, target in sets.items():
@@ -181,15 +199,19 @@ def main() -> None:
             inv = invert(generator, target, encoder if start != "random+opt" else None, config=config,
                          perceptual=perceptual, steps=steps)
             image, seconds = inv.image, inv.seconds
+            edits = None
             if start.endswith("tuned"):  # the app's twin: each cat's own tail, tuned one cat at a time
                 began = time.perf_counter()
-                image = torch.cat([draw_tuned(generator, tune(generator, z[None], t[None], perceptual, tuning), z[None])
-                                   for z, t in zip(inv.z, inv.target)])
+                tails = [tune(generator, z[None], t[None], perceptual, tuning) for z, t in zip(inv.z, inv.target)]
+                image = torch.cat([draw_tuned(generator, tail, z[None]) for tail, z in zip(tails, inv.z)])
                 seconds += time.perf_counter() - began
+                edits = edit_agreement(generator, named, inv.z, tails)
             row = {"n": len(target), "psnr": float(psnr(image, inv.target).mean()),
                    "perceptual": float(perceptual.distance(image, inv.target).mean()),
                    "seconds_per_cat": seconds / len(target), "z_norm": float(inv.z.norm(dim=1).mean() / z_dim ** 0.5),
                    "judges": agreement(judges, target, image)}
+            if edits is not None:
+                row["edit_cosine"] = edits
             if set_name == "generated":
                 row["z_error"] = float((inv.z - z_known).norm(dim=1).mean() / z_dim ** 0.5)
             results[key] = row
@@ -205,13 +227,12 @@ def main() -> None:
               f"tuning steps; {args.threads} thread(s)): "
               f"median {statistics.median(times):.2f} s per cat, max {max(times):.2f} s (5 runs)")
         if args.picture:
-            picture(generator, args.weights, find_twin(generator, photo, encoder, perceptual=perceptual, config=config,
+            picture(generator, named, find_twin(generator, photo, encoder, perceptual=perceptual, config=config,
                                                        tuning=tuning), args.picture)
 
 
-def picture(generator, weights: str, twin, path: str) -> None:
+def picture(generator, named, twin, path: str) -> None:
     """Chelsea's face, her twin, and the twin moved along two named directions: one strip (JPEG)."""
-    named = load_directions(weights, generator.config.z_dim)
     cols = [("your cat", twin.face[None]), (f"twin ({twin.psnr:.1f} dB)", twin.image[None])]
     for label in ("grey ↔ ginger", "dark ↔ light fur"):
         if named is None or label not in named.labels():
@@ -233,14 +254,15 @@ def picture(generator, weights: str, twin, path: str) -> None:
 
 def print_table(results: dict, judge_names: list[str], args) -> None:
     heads = ["set | start", "PSNR dB", "Lite1 dist", "|z|/sqrt(d)"]
-    heads += [f"{j} cat/top1" for j in judge_names] + ["s/cat"]
+    heads += [f"{j} cat/top1" for j in judge_names] + ["slider cosine", "s/cat"]
     print(f"\n{args.weights}: {args.n} cats per set, {args.steps} steps, encoder budget {args.minutes} min\n")
     print("| " + " | ".join(heads) + " |\n|" + "---|" * len(heads))
     for key, r in results.items():
         cells = [key, f"{r['psnr']:.2f}", f"{r['perceptual']:.3f}", f"{r['z_norm']:.2f}"]
         cells += [f"{r['judges'][j]['cat_class']:.2f} / {r['judges'][j]['top1']:.2f}" if j in r["judges"] else "-"
                   for j in judge_names]
-        print("| " + " | ".join(cells + [f"{r['seconds_per_cat']:.1f}"]) + " |")
+        cosine = f"{r['edit_cosine']:.2f}" if r.get("edit_cosine") is not None else "-"
+        print("| " + " | ".join(cells + [cosine, f"{r['seconds_per_cat']:.1f}"]) + " |")
     if gen := results.get("generated | encoder+opt"):
         print(f"\ngenerated, encoder+opt: mean |z - z_true| / sqrt(z_dim) = {gen.get('z_error', float('nan')):.2f}")
 

@@ -107,7 +107,8 @@ def render_card(config: ModelConfig, *, train_config: dict | None = None, summar
     if encoder:
         lines += ["## Inversion encoder", "",
                   f"`{ENCODER_NAME}` + `{ENCODER_META}` map a face at this generator's size to its latent z: the "
-                  "first guess of \"Your cat\" in the app, refined by latent optimisation "
+                  "first guess of \"Your cat\" in the app, refined by latent optimisation and by tuning the "
+                  "generator's last layers to the photo "
                   "(`python -m catgan.latent.twin photo.jpg --weights FOLDER`).", ""]
     lines += ["## Model config", "", "```json", json.dumps(asdict(config), indent=2), "```", ""]
     return "\n".join(lines)

@@ -29,10 +29,11 @@ from .pivotal import TuneConfig, draw_tuned, tune
 
 FIND, POINT, WHOLE = "find the face", "where I point", "the whole picture"
 FACE_MODES = (FIND, POINT, WHOLE)
-# 20 steps on z, then 30 on the generator's last layers: about 2.5 s per cat at one thread; on real
-# faces from outside the training set, about 30 dB where 60 steps on z alone reach 20.5 (docs/your-cat.md)
+# 20 steps on z, then 24 on the generator's last layers: 2.3 s per cat at one thread, face search
+# included; real faces from outside the training set come back at 28-33 dB, where 60 steps on z alone
+# reach 20.5 (docs/your-cat.md)
 TWIN_CONFIG = InvertConfig(steps=20, lr=0.1, perceptual_weight=0.1)
-TWIN_TUNING = TuneConfig(steps=30, lr=1e-3, perceptual_weight=0.1)
+TWIN_TUNING = TuneConfig(steps=24, lr=1e-3, perceptual_weight=0.1)
 
 
 @dataclass(frozen=True)
