@@ -27,6 +27,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: 
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     if summary.get("steps") != state["step"]:  # stopped after its last summary: describe the checkpoint instead
         summary = {"steps": state["step"], "wall_time_s": round(state.get("train_time_s", 0.0), 1),
+                   **({"cpu_time_s": round(state["cpu_time_s"], 1)} if "cpu_time_s" in state else {}),
                    "note": "the run was stopped before it finished; figures from its last checkpoint"}
     gif = run_dir / EVOLUTION_NAME
     return save_generator(generator, out_dir, fp16=fp16, train_config=state["train_config"], summary=summary,

@@ -72,6 +72,7 @@ class Trainer:
         self.total_steps = cfg.steps or max(1, cfg.epochs * self.batches.per_epoch // cfg.d_steps)
         self.step = 0
         self.train_time_s, self._session_t0 = 0.0, None  # wall time summed over every session of the run
+        self.cpu_time_s, self._session_cpu0 = 0.0, None  # this process's CPU time (all threads), likewise
         self.out = Path(cfg.out)
 
     def _wrap_ddp(self, dist: DistInfo):
@@ -150,7 +151,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
             "rng": rng_state(), "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
-            "train_time_s": self.elapsed(),
+            "train_time_s": self.elapsed(), "cpu_time_s": self.cpu_elapsed(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -167,11 +168,18 @@ class Trainer:
         set_rng_state(state["rng"])
         self.step = state["step"]
         self.train_time_s = state.get("train_time_s", 0.0)
+        self.cpu_time_s = state.get("cpu_time_s", 0.0)
 
     def elapsed(self) -> float:
         """Training wall time so far, including earlier sessions of a resumed run."""
         now = time.perf_counter()
         return self.train_time_s + (now - self._session_t0 if self._session_t0 is not None else 0.0)
+
+    def cpu_elapsed(self) -> float:
+        """CPU time of this process (every thread) while training so far, including earlier sessions:
+        what a run costs on a shared machine, where wall time also counts the other jobs."""
+        now = time.process_time()
+        return self.cpu_time_s + (now - self._session_cpu0 if self._session_cpu0 is not None else 0.0)
 
     def resume(self) -> None:
         """Continue from ``out/checkpoint.pt``; metrics logged after it (by a killed run) are dropped."""
@@ -233,6 +241,7 @@ class Trainer:
             (self.out / "config.json").write_text(run_config_json(self.model_cfg, cfg))
         wall0 = time.perf_counter()
         self._session_t0, t_last, steps_since = wall0, wall0, 0
+        self._session_cpu0 = time.process_time()
         bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main), desc=f"{self.model_cfg.arch}-{self.model_cfg.img_size}")
         with bar, open(self.out / METRICS_NAME, "a") if self.is_main else contextlib.nullcontext() as log:
@@ -267,6 +276,7 @@ class Trainer:
         sync = self.check_ranks()
         total = self.elapsed()
         summary = {"steps": self.step, "images_seen": self.step * imgs_per_step, "wall_time_s": round(total, 2),
+                   "cpu_time_s": round(self.cpu_elapsed(), 1),
                    "session_wall_time_s": round(wall, 2),
                    "mean_images_per_s": round(self.step * imgs_per_step / max(total, 1e-9), 1),
                    "device": str(self.device), "precision": self.precision, "world_size": self.world_size,
