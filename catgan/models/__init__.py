@@ -1,6 +1,6 @@
 """Model registry: ``arch`` in config.json picks the Architecture. A new family is one new file in
 catgan/models/ (its networks and an ``ARCH = Architecture(...)``) plus one ``register`` line here."""
-from . import dcgan, fastgan, gan
+from . import dcgan, fastgan, gan, projected
 from .base import ARCHITECTURES, SIZES, Architecture, Generator, HubModel, ModelConfig, architecture, register
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .gan import GANDiscriminator, GANGenerator
@@ -8,6 +8,7 @@ from .gan import GANDiscriminator, GANGenerator
 register(gan.ARCH)
 register(dcgan.ARCH)
 register(fastgan.ARCH)
+register(projected.ARCH)
 
 
 def build_generator(config: ModelConfig) -> Generator:
