@@ -67,5 +67,5 @@ def test_a_third_architecture_needs_only_its_file_and_a_registry_line(tiny_regis
 
 
 def test_an_unregistered_architecture_is_refused_by_name():
-    with pytest.raises(ValueError, match=r"arch must be one of \('gan', 'dcgan', 'fastgan'\), got 'tiny'"):
+    with pytest.raises(ValueError, match=r"arch must be one of \('gan', 'dcgan', 'fastgan', 'projected'\), got 'tiny'"):
         ModelConfig(arch="tiny")

@@ -15,10 +15,10 @@ from PIL import Image
 from catgan import load_generator
 from catgan.hub import loader as hub
 from catgan.hub import publish
-from catgan.models import ARCHITECTURES, SIZES, ModelConfig, build_generator
+from catgan.models import ARCHITECTURES, ModelConfig, build_generator
 from catgan.train.export import save_generator
 
-CASES = [(a, s) for a in ARCHITECTURES for s in SIZES]
+CASES = [(a, s) for a in ARCHITECTURES for s in ARCHITECTURES[a].sizes]
 UPLOADED = ["README.md", "config.json", "evolution.gif", "model.safetensors", "samples.png"]
 
 

@@ -49,8 +49,8 @@ def test_shapes_and_what_learns():
     d(x.detach()).mean().backward()
     opt.step()
     assert all(torch.equal(v, d.state_dict()[k]) for k, v in before.items())
-    with pytest.raises(ValueError, match="64 px"):
-        ProjectedDiscriminator(ModelConfig(arch="projected", img_size=32))
+    with pytest.raises(ValueError, match=r"img_size must be one of \(64,\) for projected, got 32"):
+        ModelConfig(arch="projected", img_size=32)
 
 
 def test_the_parameter_count_reads_no_weights():

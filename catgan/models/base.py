@@ -42,9 +42,10 @@ class ModelConfig:
     d_spectral_norm: bool = False  # spectral norm on D's layers (replaces BatchNorm in a DCGAN D)
 
     def __post_init__(self):
-        architecture(self.arch)  # a registered family, or a ValueError naming them
-        if self.img_size not in SIZES:
-            raise ValueError(f"img_size must be one of {SIZES}, got {self.img_size}")
+        sizes = architecture(self.arch).sizes  # a registered family, or a ValueError naming them
+        if self.img_size not in sizes:
+            raise ValueError(f"img_size must be one of {sizes}{'' if sizes == SIZES else f' for {self.arch}'}, "
+                             f"got {self.img_size}")
         if not 0.0 <= self.g_dropout < 1.0:
             raise ValueError(f"g_dropout must be in [0, 1), got {self.g_dropout}")
         if min(self.z_dim, self.g_width, self.d_width) < 1:
@@ -158,6 +159,7 @@ class Architecture:
     discriminator: type[HubModel]
     channels_last: bool = False  # conv nets train faster in channels_last memory format
     d_aux_loss: bool = False  # D(x, aux=True) returns (logits, a self-supervised loss added to D's on real images)
+    sizes: tuple[int, ...] = SIZES  # the image sizes the family is built for
 
 
 def register(arch: Architecture) -> Architecture:

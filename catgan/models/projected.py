@@ -56,8 +56,6 @@ def _head(c_in: int, size: int, d: int) -> nn.Sequential:
 class ProjectedDiscriminator(HubModel):
     def __init__(self, config):
         super().__init__(config)
-        if self.config.img_size != 64:
-            raise ValueError("the projected family is built for 64 px images")
         if torch.empty(()).device.type == "meta":  # shapes only (models.base.parameter_count)
             net, self.source = EfficientNetLite(lite_stages(LITE1_DEPTH)), "shapes only"
         else:
@@ -100,4 +98,4 @@ class ProjectedDiscriminator(HubModel):
 
 
 ARCH = Architecture("projected", "Projected GAN (Sauer et al. 2021): FastGAN's G, D on frozen EfficientNet-Lite1",
-                    FastGANGenerator, ProjectedDiscriminator)
+                    FastGANGenerator, ProjectedDiscriminator, sizes=(64,))
