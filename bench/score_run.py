@@ -6,8 +6,8 @@
 Exports the run's EMA generator (RUN/generator) and scores FID and KID of --n samples against every
 real image of the run's data, with catgan.eval's protocol (the real set's Inception features are
 cached). The point {steps, CPU seconds, FID, KID} joins the run named --name in --curve (a
-bench/gpu_trainer.py JSON; the CPU time is the checkpoint's own, which train.py sums over resumed
-sessions), and the curves are redrawn: FID against CPU minutes. A step already on the curve is not
+bench/gpu_trainer.py JSON; the CPU time is the checkpoint's own, which train.py sums over every
+resume), and the curves are redrawn: FID against CPU minutes. A step already on the curve is not
 scored again.
 """
 import argparse
