@@ -98,3 +98,12 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Each test session gets its own dataset cache, never the user's ~/.cache."""
     monkeypatch.setenv("CATGAN_CACHE", str(tmp_path_factory.getbasetemp() / "catgan-cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def one_thread():
+    """torch at one thread for the test, then as it was."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -13,12 +13,7 @@ from catgan.train.export import export_run
 from catgan.train.trainer import Trainer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: more threads only add overhead
 
 
 def test_fastgan_is_registered():

