@@ -170,8 +170,7 @@ class Models:
     def draw(self, name, z: torch.Tensor, tail: dict | None = None, weight=1.0) -> torch.Tensor:
         """Model ``name``'s cats for latents ``z`` (N, z_dim): (N, 3, S, S) in [-1, 1]; with a twin's
         tuned ``tail``, moved ``weight`` of the way to it (one number, or one per latent)."""
-        generator = self.load(name)[1].generator
-        return draw_tuned(generator, tail, z, weight) if tail else generate(generator, z)
+        return draw_tuned(self.load(name)[1].generator, tail or {}, z, weight)  # no tail: the shared weights
 
     def images(self, name, seed, truncation=1.0, sliders: dict | None = None, n: int = 1):
         """(loaded, x): the cats of ``latents``, (n, 3, S, S) in [-1, 1]."""
