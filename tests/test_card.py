@@ -82,3 +82,14 @@ def test_cifar_runs_cite_cifar():
     card = render_card(ModelConfig(arch="gan", img_size=32), train_config={"data": "cifar10.zip"})
     assert front_matter(card)["datasets"] == ["uoft-cs/cifar10"] and "krizhevsky2009learning" in card
     assert "fully connected GAN" in card and 'load_generator("weights/gan-32")' in card
+
+
+def test_a_variant_folder_names_its_model_and_other_folders_name_the_family():
+    config = ModelConfig(arch="dcgan", img_size=64, g_dropout=0.5)
+    assert config.name_in("weights/dcgan-64-dropout") == "dcgan-64-dropout"
+    assert config.name_in("weights/dcgan-64-dropout/") == "dcgan-64-dropout"
+    for folder in ("runs/long/generator", "/tmp/dcgan-32-x", "weights/gan-64-dropout", "weights/dcgan-64-Drop!"):
+        assert config.name_in(folder) == "dcgan-64"
+    card = render_card(config, name=config.name_in("weights/dcgan-64-dropout"))
+    assert "# catgan dcgan-64-dropout" in card and front_matter(card)["model_name"] == "catgan-dcgan-64-dropout"
+    assert 'load_generator("weights/dcgan-64-dropout")' in card

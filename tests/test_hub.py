@@ -102,6 +102,15 @@ def test_no_network_falls_back_to_cache_then_bundled(tmp_path, hf_cache, monkeyp
     with pytest.warns(UserWarning, match="unreachable.*not in the Hugging Face cache.*bundled"):
         loaded = hub.load("u/other-dcgan-32", weights_root=tmp_path / "weights")
     assert loaded.origin == "bundled" and same_output(bundled, loaded.generator)
+    # a variant's repo id falls back to its own bundled folder, else to its family's
+    variant = tiny(seed=4)
+    variant.save_pretrained(tmp_path / "weights" / "dcgan-32-dropout", config=variant.config)
+    with pytest.warns(UserWarning, match="bundled"):
+        loaded = hub.load("u/catgan-dcgan-32-dropout", weights_root=tmp_path / "weights")
+    assert loaded.location == str(tmp_path / "weights" / "dcgan-32-dropout") and same_output(variant, loaded.generator)
+    with pytest.warns(UserWarning, match="bundled"):
+        loaded = hub.load("u/catgan-dcgan-32-v2", weights_root=tmp_path / "weights")
+    assert loaded.location == str(tmp_path / "weights" / "dcgan-32")
 
 
 def test_offline_fallback_to_bundled_weights(tmp_path, hf_cache):

@@ -57,12 +57,13 @@ def dataset_for(train_config: dict | None) -> Dataset:
     return CIFAR_CATS_DATASET if "cifar" in data else CAT_FACES_DATASET
 
 
-def render_card(config: ModelConfig, *, train_config: dict | None = None, summary: dict | None = None,
-                metrics: dict | None = None, repo_id: str | None = None, gif: bool = False,
-                directions: dict | None = None, encoder: bool = False) -> str:
-    """README.md for a weights folder. ``metrics`` is a results row (catgan.eval.results.find_row);
-    ``directions`` the meta of its named latent directions (catgan.latent.directions)."""
-    name = f"{config.arch}-{config.img_size}"
+def render_card(config: ModelConfig, *, name: str | None = None, train_config: dict | None = None,
+                summary: dict | None = None, metrics: dict | None = None, repo_id: str | None = None,
+                gif: bool = False, directions: dict | None = None, encoder: bool = False) -> str:
+    """README.md for a weights folder. ``name``: the model's (ModelConfig.name_in; default: its family's).
+    ``metrics`` is a results row (catgan.eval.results.find_row); ``directions`` the meta of its named
+    latent directions (catgan.latent.directions)."""
+    name = name or config.name
     family = architecture(config.arch).title
     data = dataset_for(train_config)
     values = metric_values(metrics) if metrics else []

@@ -59,8 +59,9 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
     """Load a generator from a weights folder, or from a repo id via the Hugging Face cache.
 
     For a repo id: the Hub (unless HF_HUB_OFFLINE=1), else the cached copy, else the bundled
-    ``weights_root/<name>`` (``name`` defaults to the "<arch>-<size>" in the repo id). A fallback
-    is announced with ``warnings.warn`` and ``Loaded.notice``; a file that fails the strict load raises.
+    ``weights_root/<name>`` (``name`` defaults to the "<arch>-<size>[-variant]" in the repo id, then
+    its family's "<arch>-<size>"). A fallback is announced with ``warnings.warn`` and
+    ``Loaded.notice``; a file that fails the strict load raises.
     ``max_bytes``: refuse (TooLarge, no fallback) weights the Hub says are larger, before downloading
     them. ``cache_dir``: the Hugging Face cache to use (default $HF_HUB_CACHE).
     """
@@ -76,7 +77,8 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
                                required=MODEL_FILES,
                                revision=revision, max_bytes=max_bytes, cache_dir=cache_dir)
     except Unavailable as e:
-        bundled = bundled_folder(name or _folder_name(src), weights_root)
+        names = [name] if name else _folder_names(src)
+        bundled = next(filter(None, (bundled_folder(n, weights_root) for n in names)), None)
         if bundled is None:
             raise HubError(f"cannot load {where}: {e}; there are no bundled weights for it. Connect once (or run "
                            f"`hf download {src}`), or add weights/<arch>-<size>.") from None
@@ -133,8 +135,9 @@ def _announce(loaded: Loaded) -> Loaded:
     return loaded
 
 
-def _folder_name(repo_id: str) -> str | None:
-    """The bundled folder a repo id stands for: "user/catgan-dcgan-64" -> "dcgan-64"."""
+def _folder_names(repo_id: str) -> list[str]:
+    """The bundled folders a repo id may stand for, most specific first: "user/catgan-dcgan-64-dropout"
+    -> ["dcgan-64-dropout", "dcgan-64"]."""
     names = "|".join(sorted(map(re.escape, ARCHITECTURES), key=len, reverse=True))  # dcgan before gan
-    found = re.findall(rf"(?:{names})-(?:{'|'.join(map(str, SIZES))})", repo_id.split("/")[-1])
-    return found[-1] if found else None
+    found = re.findall(rf"((?:{names})-(?:{'|'.join(map(str, SIZES))}))((?:-[a-z0-9]+)*)", repo_id.split("/")[-1])
+    return [found[-1][0] + found[-1][1], found[-1][0]] if found else []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, fields
 
 import torch
@@ -54,6 +55,17 @@ class ModelConfig:
             raise ValueError(f"z_dim {self.z_dim}, g_width {self.g_width} and d_width {self.d_width} make a "
                              f"{self.arch} of {n / 1e6:,.0f} M parameters (generator + discriminator); the "
                              f"limit is {MAX_PARAMETERS / 1e6:.0f} M")
+
+    @property
+    def name(self) -> str:
+        """The family's model name, "<arch>-<size>"."""
+        return f"{self.arch}-{self.img_size}"
+
+    def name_in(self, folder: str | os.PathLike) -> str:
+        """The model's name in a weights folder: the folder's own name where it extends ``name`` with
+        variants ("dcgan-64-dropout"), else ``name`` (a run's generator/ folder, a temporary export)."""
+        own = os.path.basename(os.path.normpath(folder))
+        return own if re.fullmatch(rf"{re.escape(self.name)}(-[a-z0-9]+)*", own) else self.name
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":

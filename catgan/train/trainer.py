@@ -243,7 +243,7 @@ class Trainer:
         self._session_t0, t_last, steps_since = wall0, wall0, 0
         self._session_cpu0 = time.process_time()
         bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
-                   disable=not (self.progress and self.is_main), desc=f"{self.model_cfg.arch}-{self.model_cfg.img_size}")
+                   disable=not (self.progress and self.is_main), desc=self.model_cfg.name)
         with bar, open(self.out / METRICS_NAME, "a") if self.is_main else contextlib.nullcontext() as log:
             while self.step < self.total_steps:
                 stats = self.train_step()
