@@ -35,6 +35,30 @@ def synthetic_faces(n: int, size: int = 64, seed: int = 0) -> list[Image.Image]:
     return out
 
 
+class GingerSquares:
+    """A short training run's data: ``n`` ginger images at ``size`` px, each with a light square at a
+    random place (uint8), whose mean colour is far from what an untrained G draws, and ``n`` latents."""
+
+    def __init__(self, n: int, size: int, z_dim: int = 16, seed: int = 0):
+        gen = torch.Generator().manual_seed(seed)
+        images = torch.tensor([0.75, 0.45, 0.25]).view(1, 3, 1, 1).repeat(n, 1, size, size)
+        side = size // 4
+        for k, (y, x) in enumerate(torch.randint(0, size - side, (n, 2), generator=gen).tolist()):
+            images[k, :, y:y + side, x:x + side] = 0.9
+        self.images = (images * 255).round().to(torch.uint8)
+        self.colour = self.images.float().div(127.5).sub(1).mean((0, 2, 3))
+        self.z = torch.randn(n, z_dim, generator=gen)
+
+    def colour_gap(self, g: torch.nn.Module) -> float:
+        """Mean |G's mean colour - the data's| over RGB, in eval mode (BatchNorm's running statistics);
+        G's mode is restored."""
+        training = g.training
+        with torch.no_grad():
+            gap = float((g.eval()(self.z).mean((0, 2, 3)) - self.colour).abs().mean())
+        g.train(training)
+        return gap
+
+
 def write_zip(path: Path, images: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w") as z:
         for name, data in images.items():

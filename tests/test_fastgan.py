@@ -4,6 +4,7 @@ which D learns to reconstruct, and one through the Trainer that moves G towards 
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import GingerSquares
 
 from catgan import load_generator
 from catgan.models import ARCHITECTURES, ModelConfig, fastgan
@@ -11,7 +12,6 @@ from catgan.models.fastgan import FastGANDiscriminator, FastGANGenerator
 from catgan.train.config import TrainConfig
 from catgan.train.export import export_run
 from catgan.train.trainer import Trainer
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: more threads only add overhead
 
@@ -128,28 +128,18 @@ STEPS = 200
 def test_a_short_run_moves_g_towards_the_data_and_exports_a_loadable_generator(tmp_path):
     """200 trainer steps on ginger images: G's mean colour closes more than 40 % of its gap to the data's;
     the run exports a weights folder that loads back to the same EMA generator."""
-    gen = torch.Generator().manual_seed(0)
-    images = torch.tensor([0.75, 0.45, 0.25]).view(1, 3, 1, 1).repeat(64, 1, 32, 32)  # ginger, with a
-    for k, (y, x) in enumerate(torch.randint(0, 24, (64, 2), generator=gen).tolist()):  # light square in each
-        images[k, :, y:y + 8, x:x + 8] = 0.9
-    images = (images * 255).round().to(torch.uint8)
-    data_colour = images.float().div(127.5).sub(1).mean((0, 2, 3))
-    z = torch.randn(64, 16, generator=gen)
-
-    def colour_gap(g) -> float:
-        with torch.no_grad():
-            return float((g.eval()(z).mean((0, 2, 3)) - data_colour).abs().mean())
+    data = GingerSquares(64, 32)
 
     torch.manual_seed(0)
     run = tmp_path / "run"
     trainer = Trainer(tiny(32), TrainConfig(out=str(run), steps=STEPS, batch_size=16, lr_g=2e-3, lr_d=2e-3,
                                            loss="hinge", ema_decay=0.5, sample_every=STEPS, ckpt_every=STEPS,
-                                           precision="fp32"), images, progress=False)
-    before = colour_gap(trainer.G)
+                                           precision="fp32"), data.images, progress=False)
+    before = data.colour_gap(trainer.G)
     trainer.fit()
-    after = colour_gap(trainer.ema.model)
-    assert after < 0.6 * before, (before, after)  # measured: 0.325 -> 0.154
+    after = data.colour_gap(trainer.ema.model)
+    assert after < 0.6 * before, (before, after)  # measured: 0.325 -> 0.078
     folder = export_run(run, tmp_path / "fastgan-32")
     loaded = load_generator(folder)
     with torch.no_grad():  # equal to rounding: the trainer's copy runs channels_last, the loaded one does not
-        torch.testing.assert_close(loaded(z[:4]), trainer.ema.model.eval()(z[:4]), atol=1e-5, rtol=0)
+        torch.testing.assert_close(loaded(data.z[:4]), trainer.ema.model.eval()(data.z[:4]), atol=1e-5, rtol=0)

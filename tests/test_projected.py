@@ -3,6 +3,7 @@ random projections, and only its heads learn; a short run through the Trainer mo
 data and exports a generator that loads back. Tiny widths, one thread."""
 import pytest
 import torch
+from conftest import GingerSquares
 
 from catgan import load_generator
 from catgan.models import ARCHITECTURES, ModelConfig, projected
@@ -58,35 +59,22 @@ def test_a_short_run_moves_g_towards_the_data_and_exports_a_loadable_generator(t
     """200 trainer steps on ginger images with a light square: G's mean colour closes more than 40 % of
     its gap to the data's (measured: 0.325 -> 0.074); a resumed run sees through the same
     random projections; the run exports a generator that loads back."""
-    gen = torch.Generator().manual_seed(0)
-    images = torch.tensor([0.75, 0.45, 0.25]).view(1, 3, 1, 1).repeat(32, 1, 64, 64)
-    for k, (y, x) in enumerate(torch.randint(0, 48, (32, 2), generator=gen).tolist()):
-        images[k, :, y:y + 16, x:x + 16] = 0.9
-    images = (images * 255).round().to(torch.uint8)
-    data_colour = images.float().div(127.5).sub(1).mean((0, 2, 3))
-    z = torch.randn(32, 16, generator=gen)
-
-    def colour_gap(g) -> float:  # in eval mode (BatchNorm's running statistics), then back as it was
-        training = g.training
-        with torch.no_grad():
-            gap = float((g.eval()(z).mean((0, 2, 3)) - data_colour).abs().mean())
-        g.train(training)
-        return gap
+    data = GingerSquares(32, 64)
 
     torch.manual_seed(0)
     run = tmp_path / "run"
     config = TrainConfig(out=str(run), steps=200, batch_size=16, lr_g=2e-3, lr_d=2e-3, loss="hinge", ema_decay=0.5,
                          sample_every=200, ckpt_every=100, precision="fp32")
-    trainer = Trainer(tiny(), config, images, progress=False)
-    before, projections = colour_gap(trainer.G), frozen_state(trainer.D)
+    trainer = Trainer(tiny(), config, data.images, progress=False)
+    before, projections = data.colour_gap(trainer.G), frozen_state(trainer.D)
     trainer.fit()
-    after = colour_gap(trainer.ema.model)
+    after = data.colour_gap(trainer.ema.model)
     assert after < 0.6 * before, (before, after)
     torch.manual_seed(1)  # a new process would draw other random projections: the checkpoint's win
-    resumed = Trainer(tiny(), config, images, progress=False)
+    resumed = Trainer(tiny(), config, data.images, progress=False)
     resumed.resume()
     assert all(torch.equal(v, resumed.D.state_dict()[k]) for k, v in projections.items())
     loaded = load_generator(export_run(run, tmp_path / "projected-64"))
     assert isinstance(loaded, FastGANGenerator) and loaded.config.arch == "projected"
     with torch.no_grad():
-        torch.testing.assert_close(loaded(z[:4]), trainer.ema.model.eval()(z[:4]), atol=1e-5, rtol=0)
+        torch.testing.assert_close(loaded(data.z[:4]), trainer.ema.model.eval()(data.z[:4]), atol=1e-5, rtol=0)
