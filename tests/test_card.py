@@ -3,6 +3,7 @@ import pytest
 import yaml
 from huggingface_hub import ModelCard
 
+from catgan import env
 from catgan.eval.results import find_row
 from catgan.hub.card import read_card_data, render_card
 from catgan.models import ModelConfig
@@ -93,3 +94,15 @@ def test_a_variant_folder_names_its_model_and_other_folders_name_the_family():
     card = render_card(config, name=config.name_in("weights/dcgan-64-dropout"))
     assert "# catgan dcgan-64-dropout" in card and front_matter(card)["model_name"] == "catgan-dcgan-64-dropout"
     assert 'load_generator("weights/dcgan-64-dropout")' in card
+
+
+def test_a_card_never_carries_the_trainer_s_absolute_paths():
+    beside = env.REPO_ROOT.parent
+    train = {**TRAIN, "data": str(beside / "shared" / "data" / "cat-faces-64.zip"),
+             "out": str(beside / "runs" / "long"), "cache_dir": "/home/someone/private/cache"}
+    card = render_card(CONFIG, train_config=train)
+    assert str(beside) not in card and "/home/someone" not in card
+    shown = read_card_data(card)["train_config"]
+    assert shown["data"] == "../shared/data/cat-faces-64.zip" and shown["out"] == "../runs/long"
+    assert shown["cache_dir"] == "cache" and "--data ../shared/data/cat-faces-64.zip" in card
+    assert render_card(CONFIG, train_config=TRAIN).count(TRAIN["data"]) >= 2  # relative paths stay as they are

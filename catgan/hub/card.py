@@ -4,11 +4,14 @@ The card's metadata also keeps what it was rendered from (``catgan:`` key: train
 summary, metrics row), so ``catgan.hub.publish`` can re-render it for a repo id without the run folder.
 """
 import json
+import os
 import shlex
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .. import env
 from ..cli import to_flags
 from ..latent.directions import effect_table
 from ..models import ModelConfig, architecture
@@ -52,6 +55,25 @@ CIFAR_CATS_DATASET = Dataset(
 CAT_FACES = f"{CAT_FACES_DATASET.title}, derived from the CAT dataset (Zhang, Sun & Tang, ECCV 2008)"
 
 
+PATH_KEYS = ("data", "out", "cache_dir")  # TrainConfig's paths
+
+
+def portable(train_config: dict | None) -> dict | None:
+    """``train_config`` as a card shows it: absolute paths beside the checkout relative to it
+    ("../shared/data/cat-faces-64.zip"), any other absolute path by its name alone, so a card never
+    carries the trainer's own filesystem."""
+    if not train_config:
+        return train_config
+    beside = env.REPO_ROOT.parent
+    out = dict(train_config)
+    for key in PATH_KEYS:
+        path = out.get(key)
+        if isinstance(path, str) and os.path.isabs(path):
+            inside = Path(os.path.normpath(path)).is_relative_to(beside)
+            out[key] = os.path.relpath(path, env.REPO_ROOT) if inside else Path(path).name
+    return out
+
+
 def dataset_for(train_config: dict | None) -> Dataset:
     data = str((train_config or {}).get("data", "")).lower()
     return CIFAR_CATS_DATASET if "cifar" in data else CAT_FACES_DATASET
@@ -63,7 +85,7 @@ def render_card(config: ModelConfig, *, name: str | None = None, train_config: d
     """README.md for a weights folder. ``name``: the model's (ModelConfig.name_in; default: its family's).
     ``metrics`` is a results row (catgan.eval.results.find_row); ``directions`` the meta of its named
     latent directions (catgan.latent.directions)."""
-    name = name or config.name
+    name, train_config = name or config.name, portable(train_config)
     family = architecture(config.arch).title
     data = dataset_for(train_config)
     values = metric_values(metrics) if metrics else []
