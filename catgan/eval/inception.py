@@ -105,11 +105,12 @@ def inception_weights_path() -> Path:
 
 
 def load_inception(weights: str | os.PathLike | None = None, device="cpu") -> tuple[FIDInception, str]:
-    """The FID Inception in eval mode and a description of where its weights came from."""
+    """The FID Inception in eval mode and which weights it loaded: the file's name (never its local
+    path, which tables and model cards would carry) or the URL."""
     path = Path(weights) if weights else inception_weights_path()
     model = FIDInception()
     if path.is_file():
-        state, source = torch.load(path, map_location="cpu", weights_only=True), str(path)
+        state, source = torch.load(path, map_location="cpu", weights_only=True), path.name
     else:
         try:
             state = torch.hub.load_state_dict_from_url(FID_WEIGHTS_URL, map_location="cpu", progress=True)
