@@ -158,9 +158,11 @@ def fid_curve(args, images: torch.Tensor, ev: Evaluator, name: str, flags: list[
         report()
 
 
-def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s", n: int | None = None) -> None:
+def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s", n: int | None = None,
+            references: dict[str, float] | None = None) -> None:
     """FID against training time (``clock``: "train_s" wall or "cpu_s"), one line per run with its
-    measured points marked, axes with ticks, the target dashed."""
+    measured points marked, axes with ticks, the target dashed, and each of ``references`` (name:
+    FID of a finished model at the same n) dotted."""
     font = ImageFont.load_default(size=14)
     img = Image.new("RGB", (760, 480), "white")
     d = ImageDraw.Draw(img)
@@ -169,7 +171,8 @@ def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s",
     if not points:
         return
     tmax = max(max(c[clock] for c in points) / 60, 1.0) * 1.05  # minutes
-    fmax = max(max(c["fid"] for c in points), target) * 1.05
+    references = references or {}
+    fmax = max(max(c["fid"] for c in points), target, *references.values()) * 1.05
     d.rectangle([x0, y0, x0 + w, y0 + h], outline="black")
     xstep = next(s for s in (5, 10, 20, 30, 60, 120, 240, 480) if tmax / s <= 10)
     ystep = next(s for s in (5, 10, 25, 50, 100, 200) if fmax / s <= 10)
@@ -185,6 +188,11 @@ def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s",
     for x in range(x0, x0 + w, 12):
         d.line([x, ty, x + 6, ty], fill="grey")
     d.text((x0 + 4, ty - 16), f"FID {target:g}", fill="grey", font=font)
+    for name, fid in references.items():
+        ry = y0 + h - h * fid / fmax
+        for x in range(x0, x0 + w, 6):
+            d.point([(x, ry), (x + 1, ry)], fill="black")
+        d.text((x0 + w / 2, ry - 16), f"{name}: {fid:.2f}", fill="black", font=font)
     for i, r in enumerate(runs):
         colour = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"][i % 4]
         xy = [(x0 + w * c[clock] / 60 / tmax, y0 + h - h * c["fid"] / fmax) for c in r["curve"]]

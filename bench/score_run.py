@@ -1,14 +1,16 @@
 """Score a training run's latest checkpoint as the screening does, and add the point to its curve.
 
     python bench/score_run.py ../runs/dcgan-drop-64-long --curve ../runs/screen-64/gpu.json \\
-        --name dcgan-drop [--n 2000] [--threads 2] [--picture docs/screening.png]
+        --name dcgan-drop [--n 2000] [--threads 2] [--picture docs/screening.png] \\
+        [--reference weights/dcgan-64]
 
 Exports the run's EMA generator (RUN/generator) and scores FID and KID of --n samples against every
 real image of the run's data, with catgan.eval's protocol (the real set's Inception features are
 cached). The point {steps, CPU seconds, FID, KID} joins the run named --name in --curve (a
 bench/gpu_trainer.py JSON; the CPU time is the checkpoint's own, which train.py sums over every
 resume), and the curves are redrawn: FID against CPU minutes. A step already on the curve is not
-scored again.
+scored again. A --reference weights folder is scored once, the same way, and drawn as a dotted line:
+the bar a run must pass at this n.
 """
 import argparse
 import json
@@ -35,6 +37,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--target", type=float, default=15.0, help="the dashed line of the picture")
     ap.add_argument("--picture", help="where to draw the curves (default: gpu.png beside --curve)")
+    ap.add_argument("--reference", action="append", default=[],
+                    help="a weights folder to score once and draw as a line (repeatable)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     run, curve_path = Path(args.run), Path(args.curve)
@@ -46,12 +50,18 @@ def main() -> int:
     if entry is None:
         entry = {"name": args.name, "flags": str(run), "curve": [], "best": None}
         result["runs"].append(entry)
+    ev = Evaluator(EvalConfig(real=state["train_config"]["data"], judges=(), n=args.n, img_size=64, progress=False))
+    references = result.setdefault("references", {})
+    for folder in args.reference:
+        if Path(folder).name not in references:
+            row = ev.generator_row(folder)
+            references[Path(folder).name] = row["fid"]
+            atomic_write_text(curve_path, json.dumps(result, indent=2))
+            print(f"[{Path(folder).name}] FID {row['fid']:.2f}  KID {row['kid'] * 1e3:.2f}e-3", flush=True)
     if any(c["steps"] == state["step"] for c in entry["curve"]):
         print(f"step {state['step']} of {args.name} is on the curve already")
     else:
         export_run(run, run / "generator")
-        ev = Evaluator(EvalConfig(real=state["train_config"]["data"], judges=(), n=args.n, img_size=64,
-                                  progress=False))
         row = ev.generator_row(str(run / "generator"))
         entry["curve"].append({"steps": state["step"], "images_seen": state["step"] * state["train_config"]["batch_size"],
                                "train_s": round(state.get("train_time_s", 0.0), 1),
@@ -60,7 +70,8 @@ def main() -> int:
         atomic_write_text(curve_path, json.dumps(result, indent=2))
         print(f"[{args.name}] step {state['step']}  cpu {state['cpu_time_s'] / 60:.1f} min  FID {row['fid']:.2f}  "
               f"KID {row['kid'] * 1e3:.2f}e-3", flush=True)
-    picture(result["runs"], args.target, Path(args.picture or curve_path.with_name("gpu.png")), "cpu_s", args.n)
+    picture(result["runs"], args.target, Path(args.picture or curve_path.with_name("gpu.png")), "cpu_s", args.n,
+            {f"{name} (shipped)": fid for name, fid in references.items()})
     return 0
 
 
