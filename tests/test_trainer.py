@@ -21,7 +21,7 @@ from catgan.train.config import TrainConfig
 from catgan.train.trainer import NonFiniteLossError, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-METRIC_KEYS = {"step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "images_per_s"}
+METRIC_KEYS = {"step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "images_per_s", "cpu_s"}
 
 
 def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -54,6 +54,8 @@ def test_two_epochs_on_512_real_faces(cats_zip, tmp_path):
     assert all(r["images_per_s"] > 0 for r in log)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 16 and summary["images_seen"] == 16 * 64
+    cpu = [r["cpu_s"] for r in log]  # the run's CPU time so far, as the checkpoint and the summary count it
+    assert 0 < cpu[0] and cpu == sorted(cpu) and cpu[-1] <= summary["cpu_time_s"]
     assert {"wall_time_s", "mean_images_per_s", "device", "precision"} <= set(summary)
     grids = sorted((run / "samples").glob("step_*.png"))
     assert [g.name for g in grids] == [f"step_{s:07d}.png" for s in (4, 8, 12, 16)]

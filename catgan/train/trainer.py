@@ -261,7 +261,7 @@ class Trainer:
                     t_last, steps_since = now, 0
                     row = {"step": self.step, "epoch": round(self.step * cfg.d_steps / self.batches.per_epoch, 4),
                            "loss_d": loss_d, "loss_g": loss_g, "d_real": d_real, "d_fake": d_fake,
-                           "images_per_s": round(ips, 1)}
+                           "images_per_s": round(ips, 1), "cpu_s": round(self.cpu_elapsed(), 1)}
                     if log:
                         log.write(json.dumps(row) + "\n")
                         log.flush()
