@@ -19,7 +19,7 @@ import torch
 
 from .. import env
 from ..latent.directions import load_directions
-from ..models import ARCHITECTURES, SIZES, HubModel, ModelConfig, architecture
+from ..models import ARCHITECTURES, SIZES, VARIANT, HubModel, ModelConfig, architecture
 from ..weights import CONFIG_NAME, DIRECTIONS_META, DIRECTIONS_NAME, ENCODER_META, ENCODER_NAME, WEIGHTS_NAME, read_config
 from .fetch import REPO_ID, HubError, TooLarge, Unavailable, check_repo_id, fetch  # noqa: F401 - callers use all
 
@@ -139,5 +139,5 @@ def _folder_names(repo_id: str) -> list[str]:
     """The bundled folders a repo id may stand for, most specific first: "user/catgan-dcgan-64-dropout"
     -> ["dcgan-64-dropout", "dcgan-64"]."""
     names = "|".join(sorted(map(re.escape, ARCHITECTURES), key=len, reverse=True))  # dcgan before gan
-    found = re.findall(rf"((?:{names})-(?:{'|'.join(map(str, SIZES))}))((?:-[a-z0-9]+)*)", repo_id.split("/")[-1])
+    found = re.findall(rf"((?:{names})-(?:{'|'.join(map(str, SIZES))}))({VARIANT})", repo_id.split("/")[-1])
     return [found[-1][0] + found[-1][1], found[-1][0]] if found else []

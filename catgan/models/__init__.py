@@ -1,7 +1,7 @@
 """Model registry: ``arch`` in config.json picks the Architecture. A new family is one new file in
 catgan/models/ (its networks and an ``ARCH = Architecture(...)``) plus one ``register`` line here."""
 from . import dcgan, fastgan, gan, projected
-from .base import ARCHITECTURES, SIZES, Architecture, Generator, HubModel, ModelConfig, architecture, register
+from .base import ARCHITECTURES, SIZES, VARIANT, Architecture, Generator, HubModel, ModelConfig, architecture, register
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .gan import GANDiscriminator, GANGenerator
 
@@ -20,7 +20,8 @@ def build_discriminator(config: ModelConfig) -> HubModel:
 
 
 __all__ = [
-    "ARCHITECTURES", "SIZES", "Architecture", "Generator", "HubModel", "ModelConfig", "architecture", "register",
+    "ARCHITECTURES", "SIZES", "VARIANT", "Architecture", "Generator", "HubModel", "ModelConfig", "architecture",
+    "register",
     "GANGenerator", "GANDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "build_generator",
     "build_discriminator",
 ]

@@ -24,6 +24,7 @@ SIZES = (32, 64)
 # Generator + discriminator: 0.8 GB of fp32 weights, 3.2 GB with Adam's moments and the gradients.
 # catgan's nets have 1-15 M; a typo like --g-width 10000000 is refused before anything is allocated.
 MAX_PARAMETERS = 200_000_000
+VARIANT = r"(?:-[a-z0-9]+)*"  # what a weights folder's name may add to its family's: "dcgan-64" + "-dropout"
 ARCHITECTURES: dict[str, "Architecture"] = {}  # name -> Architecture, filled by register()
 
 
@@ -65,7 +66,7 @@ class ModelConfig:
         """The model's name in a weights folder: the folder's own name where it extends ``name`` with
         variants ("dcgan-64-dropout"), else ``name`` (a run's generator/ folder, a temporary export)."""
         own = os.path.basename(os.path.normpath(folder))
-        return own if re.fullmatch(rf"{re.escape(self.name)}(-[a-z0-9]+)*", own) else self.name
+        return own if re.fullmatch(re.escape(self.name) + VARIANT, own) else self.name
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
