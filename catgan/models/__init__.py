@@ -21,7 +21,6 @@ def build_discriminator(config: ModelConfig) -> HubModel:
 
 __all__ = [
     "ARCHITECTURES", "SIZES", "VARIANT", "Architecture", "Generator", "HubModel", "ModelConfig", "architecture",
-    "register",
-    "GANGenerator", "GANDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "build_generator",
+    "register", "GANGenerator", "GANDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "build_generator",
     "build_discriminator",
 ]
