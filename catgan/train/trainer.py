@@ -71,8 +71,8 @@ class Trainer:
         self.fixed_z = torch.randn(cfg.grid_size, model_cfg.z_dim, generator=g).to(self.device)
         self.total_steps = cfg.steps or max(1, cfg.epochs * self.batches.per_epoch // cfg.d_steps)
         self.step = 0
-        self.train_time_s, self._session_t0 = 0.0, None  # wall time summed over every session of the run
-        self.cpu_time_s, self._session_cpu0 = 0.0, None  # this process's CPU time (all threads), likewise
+        self.train_time_s, self._process_t0 = 0.0, None  # wall time summed over the run and every resume
+        self.cpu_time_s, self._process_cpu0 = 0.0, None  # this process's CPU time (all threads), likewise
         self.out = Path(cfg.out)
 
     def _wrap_ddp(self, dist: DistInfo):
@@ -171,15 +171,15 @@ class Trainer:
         self.cpu_time_s = state.get("cpu_time_s", 0.0)
 
     def elapsed(self) -> float:
-        """Training wall time so far, including earlier sessions of a resumed run."""
+        """Training wall time so far, including the processes before each resume."""
         now = time.perf_counter()
-        return self.train_time_s + (now - self._session_t0 if self._session_t0 is not None else 0.0)
+        return self.train_time_s + (now - self._process_t0 if self._process_t0 is not None else 0.0)
 
     def cpu_elapsed(self) -> float:
-        """CPU time of this process (every thread) while training so far, including earlier sessions:
-        what a run costs on a shared machine, where wall time also counts the other jobs."""
+        """CPU time (every thread) while training so far, including the processes before each resume: what
+        a run costs on a shared machine, where wall time also counts the other jobs."""
         now = time.process_time()
-        return self.cpu_time_s + (now - self._session_cpu0 if self._session_cpu0 is not None else 0.0)
+        return self.cpu_time_s + (now - self._process_cpu0 if self._process_cpu0 is not None else 0.0)
 
     def resume(self) -> None:
         """Continue from ``out/checkpoint.pt``; metrics logged after it (by a killed run) are dropped."""
@@ -240,8 +240,8 @@ class Trainer:
             (self.out / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
             (self.out / "config.json").write_text(run_config_json(self.model_cfg, cfg))
         wall0 = time.perf_counter()
-        self._session_t0, t_last, steps_since = wall0, wall0, 0
-        self._session_cpu0 = time.process_time()
+        self._process_t0, t_last, steps_since = wall0, wall0, 0
+        self._process_cpu0 = time.process_time()
         bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
                    disable=not (self.progress and self.is_main), desc=self.model_cfg.name)
         with bar, open(self.out / METRICS_NAME, "a") if self.is_main else contextlib.nullcontext() as log:
@@ -277,7 +277,7 @@ class Trainer:
         total = self.elapsed()
         summary = {"steps": self.step, "images_seen": self.step * imgs_per_step, "wall_time_s": round(total, 2),
                    "cpu_time_s": round(self.cpu_elapsed(), 1),
-                   "session_wall_time_s": round(wall, 2),
+                   "process_wall_time_s": round(wall, 2),
                    "mean_images_per_s": round(self.step * imgs_per_step / max(total, 1e-9), 1),
                    "device": str(self.device), "precision": self.precision, "world_size": self.world_size,
                    "epochs": round(self.step * cfg.d_steps / self.batches.per_epoch, 3), **sync}
