@@ -55,7 +55,7 @@ CIFAR_CATS_DATASET = Dataset(
 CAT_FACES = f"{CAT_FACES_DATASET.title}, derived from the CAT dataset (Zhang, Sun & Tang, ECCV 2008)"
 
 
-PATH_KEYS = ("data", "out", "cache_dir")  # TrainConfig's paths
+PATH_KEYS = ("data", "out", "cache_dir", "init_from")  # TrainConfig's paths
 
 
 def portable(train_config: dict | None) -> dict | None:

@@ -65,10 +65,14 @@ def train_main(argv: list[str]) -> int:
         trainer = Trainer(model_cfg, train_cfg, images.images, dist=dist, progress=progress)
         if args.resume:
             trainer.resume()
+        elif train_cfg.init_from:
+            started = trainer.warm_start(train_cfg.init_from)
         # every check has passed: from here on, report and write
         say(images.report())
         if args.resume:
             say(f"resumed from step {trainer.step}")
+        elif train_cfg.init_from:
+            say(f"started from the networks of {train_cfg.init_from} (its step {started})")
         if args.overwrite and dist.is_main and (aside := move_run_aside(train_cfg.out)):
             say(f"the old run in {train_cfg.out} was moved to {aside}")
         distributed.wait_for_all()

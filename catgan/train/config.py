@@ -45,6 +45,7 @@ class TrainConfig:
     ckpt_every: int = 1000  # steps between checkpoints (checkpoint.pt, to --resume)
     grid_size: int = 64  # images in the fixed-noise sample grid
     cache_dir: str = ""  # decoded-dataset cache (default ~/.cache/catgan)
+    init_from: str = ""  # a run whose G, D and EMA weights start this one (not its optimisers, step or settings)
 
     def __post_init__(self):
         if self.loss not in LOSSES:

@@ -32,7 +32,7 @@ from .ema import EMA
 METRICS_NAME, SUMMARY_NAME, SAMPLES_DIR = "metrics.jsonl", "summary.json", "samples"
 RESUMABLE_CHANGES = {  # may differ between a run and its resume: length, where, how fast, how often to log
     "out", "data", "epochs", "steps", "device", "precision", "channels_last", "sync_bn", "log_every",
-    "sample_every", "ckpt_every", "grid_size", "cache_dir"}
+    "sample_every", "ckpt_every", "grid_size", "cache_dir", "init_from"}
 MAX_GIF_FRAMES = 20  # with GIF_FRACTION, keeps evolution.gif under about 2.5 MB: a 64 px folder stays <= 10 MB
 GIF_FRACTION = 0.5  # the GIF shows the top half of the sample grid
 
@@ -187,6 +187,20 @@ class Trainer:
             "step", "G", "D", "ema", "opt_g", "opt_d", "scaler_g", "scaler_d", "rng", "model_config")))
         if self.is_main:
             drop_log_rows_after(self.out / METRICS_NAME, "step", self.step)
+
+    def warm_start(self, source: str | Path) -> int:
+        """Start from another run's networks: the G, D and EMA weights of ``source`` (a run folder or
+        checkpoint of the same model config), with this run's own optimisers, settings and clocks, from
+        step 0. So a new recipe (DiffAugment, another loss) can go on from where an old run got to.
+        Returns the step ``source`` had reached."""
+        state = load_checkpoint(source, map_location=self.device, required=("step", "G", "D", "ema", "model_config"))
+        if state["model_config"] != asdict(self.model_cfg):
+            raise ValueError(f"--init-from {source} holds a {state['model_config']} model, "
+                             f"not {asdict(self.model_cfg)}")
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.ema.model.load_state_dict(state["ema"])
+        return state["step"]
 
     def save(self) -> None:
         bad = [n for n, p in self.G.named_parameters() if not torch.isfinite(p).all()]
