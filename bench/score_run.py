@@ -58,6 +58,8 @@ def main() -> int:
             references[Path(folder).name] = row["fid"]
             atomic_write_text(curve_path, json.dumps(result, indent=2))
             print(f"[{Path(folder).name}] FID {row['fid']:.2f}  KID {row['kid'] * 1e3:.2f}e-3", flush=True)
+    # a warm-started run (train.py --init-from) also carries what its networks had cost before
+    cpu_s = state["cpu_time_s"] + state.get("warm_started", {}).get("cpu_time_s", 0.0)
     if any(c["steps"] == state["step"] for c in entry["curve"]):
         print(f"step {state['step']} of {args.name} is on the curve already")
     else:
@@ -65,10 +67,10 @@ def main() -> int:
         row = ev.generator_row(str(run / "generator"))
         entry["curve"].append({"steps": state["step"], "images_seen": state["step"] * state["train_config"]["batch_size"],
                                "train_s": round(state.get("train_time_s", 0.0), 1),
-                               "cpu_s": round(state["cpu_time_s"], 1), "fid": row["fid"], "kid": row["kid"]})
+                               "cpu_s": round(cpu_s, 1), "fid": row["fid"], "kid": row["kid"]})
         entry["best"] = min(entry["curve"], key=lambda c: c["fid"])
         atomic_write_text(curve_path, json.dumps(result, indent=2))
-        print(f"[{args.name}] step {state['step']}  cpu {state['cpu_time_s'] / 60:.1f} min  FID {row['fid']:.2f}  "
+        print(f"[{args.name}] step {state['step']}  cpu {cpu_s / 60:.1f} min  FID {row['fid']:.2f}  "
               f"KID {row['kid'] * 1e3:.2f}e-3", flush=True)
     picture(result["runs"], args.target, Path(args.picture or curve_path.with_name("gpu.png")), "cpu_s", args.n,
             {f"{name} (shipped)": fid for name, fid in references.items()})

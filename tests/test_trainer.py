@@ -338,6 +338,9 @@ def test_a_warm_start_takes_another_run_s_networks_and_nothing_else(tmp_path):
         assert all(torch.equal(v, theirs.state_dict()[k]) for k, v in mine.state_dict().items())
     assert second.step == 0 and not second.opt_g.state and not second.opt_d.state  # its own optimisers, from 0
     assert second.fit()["steps"] == 2
+    resumed = Trainer(first.model_cfg, second.cfg, numbered_images(16), progress=False)
+    resumed.resume()  # the checkpoint remembers what the networks had cost before the warm start
+    assert resumed.warm_started == {"step": 3, "cpu_time_s": load_checkpoint(tmp_path / "a" / "run")["cpu_time_s"]}
     other = ModelConfig(img_size=32, z_dim=16, g_width=16, d_width=8)
     with pytest.raises(ValueError, match="--init-from .* holds a .* model, not"):
         Trainer(other, second.cfg, numbered_images(16), progress=False).warm_start(second.cfg.init_from)

@@ -73,6 +73,7 @@ class Trainer:
         self.step = 0
         self.train_time_s, self._process_t0 = 0.0, None  # wall time summed over the run and every resume
         self.cpu_time_s, self._process_cpu0 = 0.0, None  # this process's CPU time (all threads), likewise
+        self.warm_started: dict = {}  # the run a warm start took its networks from: its step and CPU time then
         self.out = Path(cfg.out)
 
     def _wrap_ddp(self, dist: DistInfo):
@@ -151,7 +152,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
             "rng": rng_state(), "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
-            "train_time_s": self.elapsed(), "cpu_time_s": self.cpu_elapsed(),
+            "train_time_s": self.elapsed(), "cpu_time_s": self.cpu_elapsed(), "warm_started": self.warm_started,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -169,6 +170,7 @@ class Trainer:
         self.step = state["step"]
         self.train_time_s = state.get("train_time_s", 0.0)
         self.cpu_time_s = state.get("cpu_time_s", 0.0)
+        self.warm_started = state.get("warm_started", {})
 
     def elapsed(self) -> float:
         """Training wall time so far, including the processes before each resume."""
@@ -200,6 +202,7 @@ class Trainer:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.ema.model.load_state_dict(state["ema"])
+        self.warm_started = {"step": state["step"], "cpu_time_s": state.get("cpu_time_s", 0.0)}
         return state["step"]
 
     def save(self) -> None:
