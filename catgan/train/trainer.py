@@ -202,7 +202,8 @@ class Trainer:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.ema.model.load_state_dict(state["ema"])
-        self.warm_started = {"step": state["step"], "cpu_time_s": state.get("cpu_time_s", 0.0)}
+        before = state.get("warm_started", {}).get("cpu_time_s", 0.0)  # a chain of warm starts adds up
+        self.warm_started = {"step": state["step"], "cpu_time_s": state.get("cpu_time_s", 0.0) + before}
         return state["step"]
 
     def save(self) -> None:
