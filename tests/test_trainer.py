@@ -329,10 +329,8 @@ def test_diffaug_augments_every_input_of_d_and_only_with_a_policy(tmp_path, poli
 def test_a_warm_start_takes_another_run_s_networks_and_nothing_else(tmp_path):
     first = tiny_trainer(tmp_path / "a", numbered_images(16), steps=3)
     first.fit()
-    second = Trainer(first.model_cfg, TrainConfig(out=str(tmp_path / "b"), batch_size=8, device="cpu", precision="fp32",
-                                                  grid_size=4, steps=2, diffaug="color,translation",
-                                                  init_from=str(tmp_path / "a" / "run")),
-                     numbered_images(16), progress=False)
+    second = tiny_trainer(tmp_path / "b", numbered_images(16), steps=2, diffaug="color,translation",
+                          init_from=str(tmp_path / "a" / "run"))
     assert second.warm_start(second.cfg.init_from) == 3
     for mine, theirs in ((second.G, first.G), (second.D, first.D), (second.ema.model, first.ema.model)):
         assert all(torch.equal(v, theirs.state_dict()[k]) for k, v in mine.state_dict().items())

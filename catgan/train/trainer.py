@@ -155,13 +155,19 @@ class Trainer:
             "train_time_s": self.elapsed(), "cpu_time_s": self.cpu_elapsed(), "warm_started": self.warm_started,
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def _check_model(self, state: dict, where: str) -> None:
         if state["model_config"] != asdict(self.model_cfg):
-            raise ValueError(f"checkpoint holds a {state['model_config']} model, not {asdict(self.model_cfg)}")
-        refuse_changed_settings(state.get("train_config", {}), asdict(self.cfg), RESUMABLE_CHANGES)
+            raise ValueError(f"{where} holds a {state['model_config']} model, not {asdict(self.model_cfg)}")
+
+    def _load_networks(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.ema.model.load_state_dict(state["ema"])
+
+    def load_state_dict(self, state: dict) -> None:
+        self._check_model(state, "checkpoint")
+        refuse_changed_settings(state.get("train_config", {}), asdict(self.cfg), RESUMABLE_CHANGES)
+        self._load_networks(state)
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.scaler_g.load_state_dict(state["scaler_g"])
@@ -196,12 +202,8 @@ class Trainer:
         step 0. So a new recipe (DiffAugment, another loss) can go on from where an old run got to.
         Returns the step ``source`` had reached."""
         state = load_checkpoint(source, map_location=self.device, required=("step", "G", "D", "ema", "model_config"))
-        if state["model_config"] != asdict(self.model_cfg):
-            raise ValueError(f"--init-from {source} holds a {state['model_config']} model, "
-                             f"not {asdict(self.model_cfg)}")
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.ema.model.load_state_dict(state["ema"])
+        self._check_model(state, f"--init-from {source}")
+        self._load_networks(state)
         before = state.get("warm_started", {}).get("cpu_time_s", 0.0)  # a chain of warm starts adds up
         self.warm_started = {"step": state["step"], "cpu_time_s": state.get("cpu_time_s", 0.0) + before}
         return state["step"]
