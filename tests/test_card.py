@@ -91,7 +91,7 @@ def test_a_variant_folder_names_its_model_and_other_folders_name_the_family():
     assert config.name_in("weights/dcgan-64-dropout/") == "dcgan-64-dropout"
     for folder in ("runs/long/generator", "/tmp/dcgan-32-x", "weights/gan-64-dropout", "weights/dcgan-64-Drop!"):
         assert config.name_in(folder) == "dcgan-64"
-    card = render_card(config, name=config.name_in("weights/dcgan-64-dropout"))
+    card = render_card(config, folder="weights/dcgan-64-dropout")
     assert "# catgan dcgan-64-dropout" in card and front_matter(card)["model_name"] == "catgan-dcgan-64-dropout"
     assert 'load_generator("weights/dcgan-64-dropout")' in card
 

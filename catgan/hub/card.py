@@ -79,13 +79,14 @@ def dataset_for(train_config: dict | None) -> Dataset:
     return CIFAR_CATS_DATASET if "cifar" in data else CAT_FACES_DATASET
 
 
-def render_card(config: ModelConfig, *, name: str | None = None, train_config: dict | None = None,
+def render_card(config: ModelConfig, *, folder: str | os.PathLike | None = None, train_config: dict | None = None,
                 summary: dict | None = None, metrics: dict | None = None, repo_id: str | None = None,
                 gif: bool = False, directions: dict | None = None, encoder: bool = False) -> str:
-    """README.md for a weights folder. ``name``: the model's (ModelConfig.name_in; default: its family's).
+    """README.md for a weights folder. ``folder``: where it goes, which may name a variant of the family
+    (ModelConfig.name_in; default: the family's name).
     ``metrics`` is a results row (catgan.eval.results.find_row); ``directions`` the meta of its named
     latent directions (catgan.latent.directions)."""
-    name, train_config = name or config.name, portable(train_config)
+    name, train_config = config.name_in(folder) if folder else config.name, portable(train_config)
     family = architecture(config.arch).title
     data = dataset_for(train_config)
     values = metric_values(metrics) if metrics else []

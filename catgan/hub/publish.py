@@ -154,7 +154,7 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
         load_encoder(weights_dir, generator)
         for name in (ENCODER_NAME, ENCODER_META):
             shutil.copyfile(weights_dir / name, stage / name)
-    card = render_card(generator.config, name=generator.config.name_in(weights_dir), train_config=train_config,
+    card = render_card(generator.config, folder=weights_dir, train_config=train_config,
                        summary=summary, metrics=metrics, repo_id=repo_id, gif=gif is not None,
                        directions=named.meta if named else None, encoder=(stage / ENCODER_NAME).is_file())
     (stage / CARD_NAME).write_text(card)

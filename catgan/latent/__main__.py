@@ -22,7 +22,7 @@ def refresh_card(folder: str | os.PathLike, config, meta: dict) -> None:
     """Re-render the folder's model card with its directions (the rest from the card's own metadata)."""
     card = Path(folder) / CARD_NAME
     data = read_card_data(card.read_text()) if card.is_file() else {}
-    atomic_write_text(card, render_card(config, name=config.name_in(folder), train_config=data.get("train_config"),
+    atomic_write_text(card, render_card(config, folder=folder, train_config=data.get("train_config"),
                                         summary=data.get("summary"), metrics=data.get("metrics"),
                                         gif=(Path(folder) / "evolution.gif").is_file(),
                                         directions=meta if meta["directions"] else None,

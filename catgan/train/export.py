@@ -48,6 +48,6 @@ def save_generator(generator: HubModel, out_dir: str | os.PathLike, *, fp16: boo
     model = copy.deepcopy(generator).cpu().eval()
     extra = {SAMPLES_NAME: lambda path: sample_grid(model, n_grid, seed).save(path)}
     extra |= {Path(src).name: (lambda path, src=src: shutil.copyfile(src, path)) for src in extra_files}
-    card = render_card(model.config, name=model.config.name_in(out_dir), train_config=train_config, summary=summary,
+    card = render_card(model.config, folder=out_dir, train_config=train_config, summary=summary,
                        metrics=metrics, gif=any(Path(src).name == EVOLUTION_NAME for src in extra_files))
     return save_folder(out_dir, model, model.config, card=card, fp16=fp16, extra=extra)
