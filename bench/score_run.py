@@ -50,17 +50,20 @@ def main() -> int:
     if entry is None:
         entry = {"name": args.name, "flags": str(run), "curve": [], "best": None}
         result["runs"].append(entry)
-    ev = Evaluator(EvalConfig(real=state["train_config"]["data"], judges=(), n=args.n, img_size=64, progress=False))
     references = result.setdefault("references", {})
-    for folder in args.reference:
-        if Path(folder).name not in references:
-            row = ev.generator_row(folder)
-            references[Path(folder).name] = row["fid"]
-            atomic_write_text(curve_path, json.dumps(result, indent=2))
-            print(f"[{Path(folder).name}] FID {row['fid']:.2f}  KID {row['kid'] * 1e3:.2f}e-3", flush=True)
+    new_references = {Path(folder).name: folder for folder in args.reference if Path(folder).name not in references}
+    scored = any(c["steps"] == state["step"] for c in entry["curve"])
+    if new_references or not scored:  # the Inception loads only when there is something to score
+        ev = Evaluator(EvalConfig(real=state["train_config"]["data"], judges=(), n=args.n, img_size=64,
+                                  progress=False))
+    for name, folder in new_references.items():
+        row = ev.generator_row(folder)
+        references[name] = row["fid"]
+        atomic_write_text(curve_path, json.dumps(result, indent=2))
+        print(f"[{name}] FID {row['fid']:.2f}  KID {row['kid'] * 1e3:.2f}e-3", flush=True)
     # a warm-started run (train.py --init-from) also carries what its networks had cost before
     cpu_s = state["cpu_time_s"] + state.get("warm_started", {}).get("cpu_time_s", 0.0)
-    if any(c["steps"] == state["step"] for c in entry["curve"]):
+    if scored:
         print(f"step {state['step']} of {args.name} is on the curve already")
     else:
         export_run(run, run / "generator")
