@@ -2,7 +2,7 @@
 
     python bench/score_run.py ../runs/dcgan-drop-64-long --curve ../runs/screen-64/gpu.json \\
         --name dcgan-drop [--n 2000] [--threads 2] [--picture docs/screening.png] \\
-        [--reference weights/dcgan-64]
+        [--reference weights/dcgan-64] [--standing-stats 100]
 
 Exports the run's EMA generator (RUN/generator) and scores FID and KID of --n samples against every
 real image of the run's data, with catgan.eval's protocol (the real set's Inception features are
@@ -10,7 +10,8 @@ cached). The point {steps, CPU seconds, FID, KID} joins the run named --name in 
 bench/gpu_trainer.py JSON; the CPU time is the checkpoint's own, which train.py sums over every
 resume), and the curves are redrawn: FID against CPU minutes. A step already on the curve is not
 scored again. A --reference weights folder is scored once, the same way, and drawn as a dotted line:
-the bar a run must pass at this n.
+the bar a run must pass at this n. --standing-stats exports with BatchNorm statistics recomputed for the
+EMA weights (train.py export --standing-stats); score such a curve under its own --name.
 """
 import argparse
 import json
@@ -39,6 +40,8 @@ def main() -> int:
     ap.add_argument("--picture", help="where to draw the curves (default: gpu.png beside --curve)")
     ap.add_argument("--reference", action="append", default=[],
                     help="a weights folder to score once and draw as a line (repeatable)")
+    ap.add_argument("--standing-stats", type=int, default=0, metavar="BATCHES",
+                    help="export with standing BatchNorm statistics over this many batches (0: as trained)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     run, curve_path = Path(args.run), Path(args.curve)
@@ -66,7 +69,7 @@ def main() -> int:
     if scored:
         print(f"step {state['step']} of {args.name} is on the curve already")
     else:
-        export_run(run, run / "generator")
+        export_run(run, run / "generator", standing=args.standing_stats)
         row = ev.generator_row(str(run / "generator"))
         entry["curve"].append({"steps": state["step"], "images_seen": state["step"] * state["train_config"]["batch_size"],
                                "train_s": round(state.get("train_time_s", 0.0), 1),

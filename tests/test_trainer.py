@@ -165,6 +165,24 @@ def test_export_cli_fp16(cats_zip, tmp_path):
     assert not (tmp_path / "w9").exists()
 
 
+def test_export_with_standing_statistics_keeps_the_weights_and_recomputes_batchnorm(cats_zip, tmp_path, capsys):
+    images = load_images(cats_zip, 32, limit=64, progress=False).images
+    run = tmp_path / "run"
+    Trainer(ModelConfig(img_size=32, g_dropout=0.5), TrainConfig(out=str(run), steps=2, batch_size=16), images,
+            progress=False).fit()
+    assert train_cli.export_main([str(run), str(tmp_path / "plain")]) == 0
+    assert train_cli.export_main([str(run), str(tmp_path / "standing"), "--standing-stats", "3"]) == 0
+    plain, standing = (load_generator(tmp_path / d).state_dict() for d in ("plain", "standing"))
+    stats = [k for k in plain if k.endswith(("running_mean", "running_var"))]
+    assert stats and all(torch.equal(plain[k], standing[k]) for k in plain if k not in stats and "num_batches" not in k)
+    assert all(not torch.allclose(plain[k], standing[k]) for k in stats)
+    card = (tmp_path / "standing" / "README.md").read_text()
+    assert "recomputed for these weights at release" in card and "over 3 batches of 64 latents" in card
+    assert "recomputed" not in (tmp_path / "plain" / "README.md").read_text()
+    assert guarded(train_cli.export_main, [str(run), str(tmp_path / "x"), "--standing-stats", "-1"]) == 2
+    assert "--standing-stats must be 0 or more" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
 def test_resume_refuses_changed_training_settings(cats_zip, tmp_path):
     images = load_images(cats_zip, 32, limit=64, progress=False).images
     run = tmp_path / "run"

@@ -125,6 +125,10 @@ def render_card(config: ModelConfig, *, folder: str | os.PathLike | None = None,
         lines += ["| steps | images seen | wall time (s) | images/s | device | precision |",
                   "|---|---|---|---|---|---|",
                   "| " + " | ".join(str(summary.get(k, "")) for k in keys) + " |", ""]
+        if standing := summary.get("standing_statistics"):
+            lines += [f"Its BatchNorm statistics were recomputed for these weights at release, dropout off: the "
+                      f"average over {standing['batches']} batches of {standing['batch_size']} latents "
+                      "(standing statistics, as in BigGAN).", ""]
     lines += ["## Metrics", ""] + _metrics_section(metrics, values)
     if directions:
         lines += _directions_section(directions)

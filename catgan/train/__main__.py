@@ -97,13 +97,18 @@ def export_main(argv: list[str]) -> int:
     parser.add_argument("out", help="weights folder to write (config.json, model.safetensors, README.md)")
     parser.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
     parser.add_argument("--results", help="catgan.eval.evaluate JSON with a row for OUT: its metrics go in the card")
+    parser.add_argument("--standing-stats", type=int, default=0, metavar="BATCHES",
+                        help="recompute BatchNorm statistics for the EMA weights, dropout off, over this many "
+                             "batches of 64 latents (BigGAN's standing statistics; 0: keep the trained ones)")
     args = parser.parse_args(argv)
     with argument_checks():
         if not (Path(args.run) / CHECKPOINT_NAME).is_file():
             raise FileNotFoundError(f"no checkpoint at {Path(args.run) / CHECKPOINT_NAME}")
         if args.results and not Path(args.results).is_file():
             raise FileNotFoundError(f"results file not found: {args.results}")
-    print(export_run(args.run, args.out, fp16=args.fp16, results=args.results))
+        if args.standing_stats < 0:
+            raise ValueError(f"--standing-stats must be 0 or more, got {args.standing_stats}")
+    print(export_run(args.run, args.out, fp16=args.fp16, results=args.results, standing=args.standing_stats))
     return 0
 
 

@@ -1,6 +1,9 @@
 """Exponential moving average of a network's weights: what the GAN trainer samples and exports, and
-what the judge trainer ships. Buffers (BatchNorm statistics) are copied, not averaged."""
+what the judge trainer ships. Buffers (BatchNorm statistics) are copied, not averaged; a release may
+recompute them for the averaged weights (standing_statistics)."""
 import copy
+import itertools
+from collections.abc import Iterable
 
 import torch
 
@@ -24,3 +27,31 @@ class EMA:
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state)
+
+
+@torch.no_grad()
+def standing_statistics(model: torch.nn.Module, inputs: Iterable[torch.Tensor]) -> int:
+    """Recompute ``model``'s BatchNorm statistics for its own weights, as it runs at inference: the plain
+    average of each batch's mean and variance over ``inputs``, with every other layer in eval mode
+    (BigGAN's "standing statistics", Brock et al. 2018). An EMA's buffers are copies of the trained
+    network's, which had other weights and, with dropout, activations of another scale. Returns the
+    number of batches; leaves ``model`` in eval mode with its BatchNorm momenta as they were."""
+    inputs = iter(inputs)
+    first = next(inputs, None)
+    if first is None:
+        raise ValueError("standing statistics need at least one batch")
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    model.eval()
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # None: a cumulative average over the batches, not an exponential one
+        m.train()
+    n = 0
+    for x in itertools.chain([first], inputs):
+        model(x)
+        n += 1
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+        m.eval()
+    return n

@@ -8,16 +8,21 @@ from pathlib import Path
 
 from ..eval.results import find_row, read_table
 from ..hub.card import render_card
-from ..latent import sample_grid
+from ..latent import latents, sample_grid
 from ..models import HubModel, ModelConfig, build_generator
 from ..weights import EVOLUTION_NAME, SAMPLES_NAME, save_folder
 from .checkpoint import load_checkpoint
+from .ema import standing_statistics
+
+STANDING_BATCH = 64  # latents per batch of standing statistics: the trainer's default batch
+STANDING_SEED = 10_000  # their seeds: STANDING_SEED + batch index, apart from the seeds samples and FID use
 
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: bool = False,
-               results: str | os.PathLike | None = None) -> Path:
+               results: str | os.PathLike | None = None, standing: int = 0) -> Path:
     """Export ``run_dir``'s EMA generator to ``out_dir``; with ``results`` (a catgan.eval.evaluate JSON that
-    has a row for ``out_dir``) the model card carries the measured metrics."""
+    has a row for ``out_dir``) the model card carries the measured metrics. ``standing`` > 0 recomputes
+    its BatchNorm statistics over that many batches of latents first (ema.standing_statistics)."""
     run_dir = Path(run_dir)
     metrics = _metrics_row(results, Path(out_dir)) if results else None
     state = load_checkpoint(run_dir, required=("ema", "model_config", "train_config", "step"))
@@ -29,6 +34,10 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, fp16: 
         summary = {"steps": state["step"], "wall_time_s": round(state.get("train_time_s", 0.0), 1),
                    **({"cpu_time_s": round(state["cpu_time_s"], 1)} if "cpu_time_s" in state else {}),
                    "note": "the run was stopped before it finished; figures from its last checkpoint"}
+    if standing:
+        batches = (latents(generator.config.z_dim, STANDING_BATCH, STANDING_SEED + i) for i in range(standing))
+        summary["standing_statistics"] = {"batches": standing_statistics(generator, batches),
+                                          "batch_size": STANDING_BATCH, "seeds": f"{STANDING_SEED} + batch"}
     gif = run_dir / EVOLUTION_NAME
     return save_generator(generator, out_dir, fp16=fp16, train_config=state["train_config"], summary=summary,
                           metrics=metrics, extra_files=(gif,) if gif.exists() else ())
