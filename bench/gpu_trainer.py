@@ -27,6 +27,7 @@ the FID Inception (83 MB, $CATGAN_FID_INCEPTION), which is over one call's 64 Mi
 halves (`split -n 2`) in two calls while the machine is warm, and `cat` them together there.
 """
 import argparse
+import math
 import json
 import resource
 import shlex
@@ -160,9 +161,10 @@ def fid_curve(args, images: torch.Tensor, ev: Evaluator, name: str, flags: list[
 
 def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s", n: int | None = None,
             references: dict[str, float] | None = None) -> None:
-    """FID against training time (``clock``: "train_s" wall or "cpu_s"), one line per run with its
-    measured points marked, axes with ticks, the target dashed, and each of ``references`` (name:
-    FID of a finished model at the same n) dotted."""
+    """FID (log scale: a curve falls by orders of magnitude, then by a few units) against training time
+    (``clock``: "train_s" wall or "cpu_s"), one line per run with its measured points marked, axes with
+    ticks, the target dashed, and each of ``references`` (name: FID of a finished model at the same n)
+    dotted."""
     font = ImageFont.load_default(size=14)
     img = Image.new("RGB", (760, 480), "white")
     d = ImageDraw.Draw(img)
@@ -172,37 +174,43 @@ def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s",
         return
     tmax = max(max(c[clock] for c in points) / 60, 1.0) * 1.05  # minutes
     references = references or {}
-    fmax = max(max(c["fid"] for c in points), target, *references.values()) * 1.05
+    fids = [c["fid"] for c in points] + [target, *references.values()]
+    lo, hi = math.log10(min(fids) / 1.2), math.log10(max(fids) * 1.2)
+
+    def y_of(fid: float) -> float:
+        return y0 + h - h * (math.log10(fid) - lo) / (hi - lo)
+
     d.rectangle([x0, y0, x0 + w, y0 + h], outline="black")
     xstep = next(s for s in (5, 10, 20, 30, 60, 120, 240, 480) if tmax / s <= 10)
-    ystep = next(s for s in (5, 10, 25, 50, 100, 200) if fmax / s <= 10)
     for k in range(0, int(tmax // xstep) + 1):
         x = x0 + w * k * xstep / tmax
         d.line([x, y0 + h, x, y0 + h + 5], fill="black")
         d.text((x - 8, y0 + h + 8), f"{k * xstep}", fill="black", font=font)
-    for k in range(0, int(fmax // ystep) + 1):
-        y = y0 + h - h * k * ystep / fmax
-        d.line([x0 - 5, y, x0, y], fill="black")
-        d.text((x0 - 40, y - 8), f"{k * ystep}", fill="black", font=font)
-    ty = y0 + h - h * target / fmax
+    for tick in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000):
+        if lo <= math.log10(tick) <= hi:
+            y = y_of(tick)
+            d.line([x0 - 5, y, x0, y], fill="black")
+            d.text((x0 - 40, y - 8), f"{tick}", fill="black", font=font)
+    ty = y_of(target)
     for x in range(x0, x0 + w, 12):
         d.line([x, ty, x + 6, ty], fill="grey")
     d.text((x0 + 4, ty - 16), f"FID {target:g}", fill="grey", font=font)
     for name, fid in references.items():
-        ry = y0 + h - h * fid / fmax
+        ry = y_of(fid)
         for x in range(x0, x0 + w, 6):
             d.point([(x, ry), (x + 1, ry)], fill="black")
         d.text((x0 + w / 2, ry - 16), f"{name}: {fid:.2f}", fill="black", font=font)
     for i, r in enumerate(runs):
-        colour = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"][i % 4]
-        xy = [(x0 + w * c[clock] / 60 / tmax, y0 + h - h * c["fid"] / fmax) for c in r["curve"]]
+        colour = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"][i % 5]
+        xy = [(x0 + w * c[clock] / 60 / tmax, y_of(c["fid"])) for c in r["curve"]]
         if len(xy) > 1:
             d.line(xy, fill=colour, width=2)
         for x, y in xy:
             d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
-        d.text((x0 + w - 250, y0 + 8 + 18 * i), f"{r['name']}: best {r['best']['fid']:.2f}", fill=colour, font=font)
+        label = f"{r['name']}: best {r['best']['fid']:.2f}"
+        d.text((x0 + w - 8 - d.textlength(label, font=font), y0 + 8 + 18 * i), label, fill=colour, font=font)
     what = "CPU time" if clock == "cpu_s" else "training time"
-    d.text((x0, 10), f"FID{f' (n = {n:,})' if n else ''} against {what}", fill="black", font=font)
+    d.text((x0, 10), f"FID{f' (n = {n:,})' if n else ''}, log scale, against {what}", fill="black", font=font)
     d.text((x0 + w / 2 - 60, y0 + h + 28), f"{what}, minutes", fill="black", font=font)
     img.save(path)
 
