@@ -27,8 +27,8 @@ the FID Inception (83 MB, $CATGAN_FID_INCEPTION), which is over one call's 64 Mi
 halves (`split -n 2`) in two calls while the machine is warm, and `cat` them together there.
 """
 import argparse
-import math
 import json
+import math
 import resource
 import shlex
 import sys

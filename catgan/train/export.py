@@ -12,9 +12,10 @@ from ..latent import latents, sample_grid
 from ..models import HubModel, ModelConfig, build_generator
 from ..weights import EVOLUTION_NAME, SAMPLES_NAME, save_folder
 from .checkpoint import load_checkpoint
+from .config import TrainConfig
 from .ema import standing_statistics
 
-STANDING_BATCH = 64  # latents per batch of standing statistics: the trainer's default batch
+STANDING_BATCH = TrainConfig.batch_size  # latents per batch of standing statistics: the trainer's default batch
 STANDING_SEED = 10_000  # their seeds: STANDING_SEED + batch index, apart from the seeds samples and FID use
 
 
