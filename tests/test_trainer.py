@@ -18,6 +18,7 @@ from catgan.models import ModelConfig
 from catgan.train import __main__ as train_cli
 from catgan.train.checkpoint import load_checkpoint
 from catgan.train.config import TrainConfig
+from catgan.train.export import export_run
 from catgan.train.trainer import NonFiniteLossError, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -349,7 +350,7 @@ def test_a_warm_start_takes_another_run_s_networks_and_nothing_else(tmp_path):
     first.fit()
     second = tiny_trainer(tmp_path / "b", numbered_images(16), steps=2, diffaug="color,translation",
                           init_from=str(tmp_path / "a" / "run"))
-    assert second.warm_start(second.cfg.init_from) == 3
+    assert second.warm_start(second.cfg.init_from).endswith("(its step 3)")
     for mine, theirs in ((second.G, first.G), (second.D, first.D), (second.ema.model, first.ema.model)):
         assert all(torch.equal(v, theirs.state_dict()[k]) for k, v in mine.state_dict().items())
     assert second.step == 0 and not second.opt_g.state and not second.opt_d.state  # its own optimisers, from 0
@@ -360,3 +361,30 @@ def test_a_warm_start_takes_another_run_s_networks_and_nothing_else(tmp_path):
     other = ModelConfig(img_size=32, z_dim=16, g_width=16, d_width=8)
     with pytest.raises(ValueError, match="--init-from .* holds a .* model, not"):
         Trainer(other, second.cfg, numbered_images(16), progress=False).warm_start(second.cfg.init_from)
+
+
+def test_a_warm_start_from_a_released_generator_takes_g_and_trains_a_fresh_d_alone_first(tmp_path):
+    first = tiny_trainer(tmp_path / "a", numbered_images(16), steps=3)
+    first.fit()
+    released = export_run(tmp_path / "a" / "run", tmp_path / "dcgan-32-released")
+    second = tiny_trainer(tmp_path / "b", numbered_images(16), steps=4, d_warmup=2, init_from=str(released))
+    fresh_d = {k: v.clone() for k, v in second.D.state_dict().items()}
+    assert second.warm_start(released) == f"the generator of {released} (D starts fresh)"
+    for net in (second.G, second.ema.model):  # G and EMA G: the released (EMA) weights
+        assert all(torch.equal(v, first.ema.model.state_dict()[k]) for k, v in net.state_dict().items())
+    assert all(torch.equal(v, fresh_d[k]) for k, v in second.D.state_dict().items())  # D: not the first run's
+    g_params = [p.clone() for p in second.G.parameters()]
+    for _ in range(2):  # the warm-up: D learns, G and EMA G are held
+        second.train_step()
+        second.step += 1
+    assert adam_steps(second.opt_d) == {2} and not second.opt_g.state
+    assert all(torch.equal(a, b) for a, b in zip(g_params, second.G.parameters(), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(g_params, second.ema.model.parameters(), strict=True))
+    second.train_step()  # then both
+    assert adam_steps(second.opt_d) == {3} and adam_steps(second.opt_g) == {1}
+    assert second.warm_started == {"generator": str(released)}
+    other = ModelConfig(img_size=32, z_dim=16, g_width=16, d_width=8)
+    with pytest.raises(ValueError, match="--init-from .* holds a .* model, not"):
+        Trainer(other, second.cfg, numbered_images(16), progress=False).warm_start(released)
+    with pytest.raises(ValueError, match="--d-warmup must be >= 0"):
+        TrainConfig(d_warmup=-1)

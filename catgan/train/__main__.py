@@ -72,7 +72,7 @@ def train_main(argv: list[str]) -> int:
         if args.resume:
             say(f"resumed from step {trainer.step}")
         elif train_cfg.init_from:
-            say(f"started from the networks of {train_cfg.init_from} (its step {started})")
+            say(f"started from {started}")
         if args.overwrite and dist.is_main and (aside := move_run_aside(train_cfg.out)):
             say(f"the old run in {train_cfg.out} was moved to {aside}")
         distributed.wait_for_all()

@@ -45,7 +45,9 @@ class TrainConfig:
     ckpt_every: int = 1000  # steps between checkpoints (checkpoint.pt, to --resume)
     grid_size: int = 64  # images in the fixed-noise sample grid
     cache_dir: str = ""  # decoded-dataset cache (default ~/.cache/catgan)
-    init_from: str = ""  # a run whose G, D and EMA weights start this one (not its optimisers, step or settings)
+    init_from: str = ""  # a run whose G, D and EMA weights start this one (not its optimisers, step or settings),
+    # or a released generator's weights folder, whose weights start G and EMA G (D starts fresh)
+    d_warmup: int = 0  # first N steps update D alone, G and EMA G held: a fresh D meets a trained G
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -58,9 +60,9 @@ class TrainConfig:
         for name in ("batch_size", "d_steps", "g_steps", "log_every", "sample_every", "ckpt_every", "grid_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
-        for name in ("epochs", "steps", "limit", "seed"):
+        for name in ("epochs", "steps", "limit", "seed", "d_warmup"):
             if getattr(self, name) < 0:
-                raise ValueError(f"--{name} must be >= 0, got {getattr(self, name)}")
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.epochs < 1 and self.steps < 1:
             raise ValueError("set --epochs or --steps to at least 1")
         lrs_ok = 0 < self.lr_g < math.inf and 0 < self.lr_d < math.inf  # written so that NaN is refused too

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from ..images import make_grid, save_gif, save_png
 from ..models import ModelConfig, architecture, build_discriminator, build_generator
+from ..weights import WEIGHTS_NAME, load_weights_strict, read_config
 from . import losses
 from .batches import RealBatches
 from .checkpoint import (
@@ -110,11 +111,12 @@ class Trainer:
     def train_step(self) -> torch.Tensor:
         """One step; returns [loss_d, loss_g, d_real, d_fake] as a detached tensor."""
         cfg = self.cfg
+        warming = self.step < cfg.d_warmup  # D alone: G and its EMA are held
         # (1) update D on d_steps fresh real batches; the last fake batch is reused for G
         for i in range(cfg.d_steps):
             real = self.batches.get(self.step * cfg.d_steps + i)
             with self.autocast():
-                with torch.set_grad_enabled(i == cfg.d_steps - 1):
+                with torch.set_grad_enabled(i == cfg.d_steps - 1 and not warming):
                     fake = self.g_net(self._noise())
                 logit_real, aux = self._d(real, self.d_net, aux=True) if self.d_aux else (
                     self._d(real, self.d_net), 0.0)
@@ -125,6 +127,8 @@ class Trainer:
             self.scaler_d.scale(loss_d).backward()
             self.scaler_d.step(self.opt_d)
             self.scaler_d.update()
+        if warming:
+            return self._stats(loss_d, torch.zeros_like(loss_d), logit_real, logit_fake)
         # (2) update G to fool the updated D; D's weight gradients aren't needed here, and D is
         # called unwrapped (no DDP gradient sync for a network that isn't stepped)
         self.D.requires_grad_(False)
@@ -142,6 +146,10 @@ class Trainer:
         self.D.requires_grad_(True)
         # (3) EMA generator: what gets sampled and exported
         self.ema.update(self.G, self.step)
+        return self._stats(loss_d, loss_g, logit_real, logit_fake)
+
+    @staticmethod
+    def _stats(loss_d, loss_g, logit_real, logit_fake) -> torch.Tensor:
         return torch.stack([loss_d.detach(), loss_g.detach(), torch.sigmoid(logit_real.detach().float()).mean(),
                             torch.sigmoid(logit_fake.detach().float()).mean()])
 
@@ -196,17 +204,27 @@ class Trainer:
         if self.is_main:
             drop_log_rows_after(self.out / METRICS_NAME, "step", self.step)
 
-    def warm_start(self, source: str | Path) -> int:
-        """Start from another run's networks: the G, D and EMA weights of ``source`` (a run folder or
-        checkpoint of the same model config), with this run's own optimisers, settings and clocks, from
-        step 0. So a new recipe (DiffAugment, another loss) can go on from where an old run got to.
-        Returns the step ``source`` had reached."""
+    def warm_start(self, source: str | Path) -> str:
+        """Start from trained networks, with this run's own optimisers, settings and clocks, from step 0, so a
+        new recipe (DiffAugment, another loss) goes on from where earlier training got to. ``source`` is a run
+        (folder or checkpoint of the same model config: its G, D and EMA weights) or a released generator's
+        weights folder (its weights start G and EMA G; D starts fresh, so pair it with ``d_warmup``).
+        Returns what was taken, for the log."""
+        source = Path(source)
+        if (source / WEIGHTS_NAME).is_file() and not (source / CHECKPOINT_NAME).is_file():
+            config = read_config(source, ModelConfig.from_dict)
+            if config != self.model_cfg:
+                raise ValueError(f"--init-from {source} holds a {asdict(config)} model, not {asdict(self.model_cfg)}")
+            load_weights_strict(self.G, source / WEIGHTS_NAME, map_location=str(self.device))
+            self.ema.model.load_state_dict(self.G.state_dict())
+            self.warm_started = {"generator": str(source)}
+            return f"the generator of {source} (D starts fresh)"
         state = load_checkpoint(source, map_location=self.device, required=("step", "G", "D", "ema", "model_config"))
         self._check_model(state, f"--init-from {source}")
         self._load_networks(state)
         before = state.get("warm_started", {}).get("cpu_time_s", 0.0)  # a chain of warm starts adds up
         self.warm_started = {"step": state["step"], "cpu_time_s": state.get("cpu_time_s", 0.0) + before}
-        return state["step"]
+        return f"the networks of {source} (its step {state['step']})"
 
     def save(self) -> None:
         bad = [n for n, p in self.G.named_parameters() if not torch.isfinite(p).all()]
