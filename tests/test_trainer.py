@@ -380,8 +380,11 @@ def test_a_warm_start_from_a_released_generator_takes_g_and_trains_a_fresh_d_alo
     assert adam_steps(second.opt_d) == {2} and not second.opt_g.state
     assert all(torch.equal(a, b) for a, b in zip(g_params, second.G.parameters(), strict=True))
     assert all(torch.equal(a, b) for a, b in zip(g_params, second.ema.model.parameters(), strict=True))
-    second.train_step()  # then both
+    ema_before = [p.clone() for p in second.ema.model.parameters()]
+    second.train_step()  # then both; the EMA, trained weights already, moves at its full decay at once
     assert adam_steps(second.opt_d) == {3} and adam_steps(second.opt_g) == {1}
+    for before, g, e in zip(ema_before, second.G.parameters(), second.ema.model.parameters(), strict=True):
+        torch.testing.assert_close(e, before.lerp(g, 1 - second.cfg.ema_decay))
     assert second.warm_started == {"generator": str(released)}
     other = ModelConfig(img_size=32, z_dim=16, g_width=16, d_width=8)
     with pytest.raises(ValueError, match="--init-from .* holds a .* model, not"):

@@ -14,9 +14,10 @@ class EMA:
         self.decay = decay
 
     @torch.no_grad()
-    def update(self, model: torch.nn.Module, step: int) -> None:
-        """Move the average toward ``model``; ``step`` warms the decay up (early steps track closely)."""
-        decay = min(self.decay, (1 + step) / (10 + step))
+    def update(self, model: torch.nn.Module, step: int | None) -> None:
+        """Move the average toward ``model``; ``step`` warms the decay up (early steps track closely, so
+        the average forgets its random start). None: no warm-up, for an average of trained weights."""
+        decay = self.decay if step is None else min(self.decay, (1 + step) / (10 + step))
         for e, p in zip(self.model.parameters(), model.parameters()):
             e.lerp_(p.detach(), 1.0 - decay)
         for e, b in zip(self.model.buffers(), model.buffers()):

@@ -144,8 +144,9 @@ class Trainer:
             self.scaler_g.step(self.opt_g)
             self.scaler_g.update()
         self.D.requires_grad_(True)
-        # (3) EMA generator: what gets sampled and exported
-        self.ema.update(self.G, self.step)
+        # (3) EMA generator: what gets sampled and exported; after a warm start it already holds trained
+        # weights, so its decay needs no warm-up
+        self.ema.update(self.G, None if self.warm_started else self.step)
         return self._stats(loss_d, loss_g, logit_real, logit_fake)
 
     @staticmethod
