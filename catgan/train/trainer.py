@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..hub.loader import is_generator_folder, load_folder
 from ..images import make_grid, save_gif, save_png
 from ..models import ModelConfig, architecture, build_discriminator, build_generator
-from ..weights import WEIGHTS_NAME, load_weights_strict, read_config
 from . import losses
 from .batches import RealBatches
 from .checkpoint import (
@@ -164,9 +164,9 @@ class Trainer:
             "train_time_s": self.elapsed(), "cpu_time_s": self.cpu_elapsed(), "warm_started": self.warm_started,
         }
 
-    def _check_model(self, state: dict, where: str) -> None:
-        if state["model_config"] != asdict(self.model_cfg):
-            raise ValueError(f"{where} holds a {state['model_config']} model, not {asdict(self.model_cfg)}")
+    def _check_model(self, model_config: dict, where: str) -> None:
+        if model_config != asdict(self.model_cfg):
+            raise ValueError(f"{where} holds a {model_config} model, not {asdict(self.model_cfg)}")
 
     def _load_networks(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])
@@ -174,7 +174,7 @@ class Trainer:
         self.ema.model.load_state_dict(state["ema"])
 
     def load_state_dict(self, state: dict) -> None:
-        self._check_model(state, "checkpoint")
+        self._check_model(state["model_config"], "checkpoint")
         refuse_changed_settings(state.get("train_config", {}), asdict(self.cfg), RESUMABLE_CHANGES)
         self._load_networks(state)
         self.opt_g.load_state_dict(state["opt_g"])
@@ -211,17 +211,15 @@ class Trainer:
         (folder or checkpoint of the same model config: its G, D and EMA weights) or a released generator's
         weights folder (its weights start G and EMA G; D starts fresh, so pair it with ``d_warmup``).
         Returns what was taken, for the log."""
-        source = Path(source)
-        if (source / WEIGHTS_NAME).is_file() and not (source / CHECKPOINT_NAME).is_file():
-            config = read_config(source, ModelConfig.from_dict)
-            if config != self.model_cfg:
-                raise ValueError(f"--init-from {source} holds a {asdict(config)} model, not {asdict(self.model_cfg)}")
-            load_weights_strict(self.G, source / WEIGHTS_NAME, map_location=str(self.device))
-            self.ema.model.load_state_dict(self.G.state_dict())
+        if is_generator_folder(Path(source)):
+            released = load_folder(source)
+            self._check_model(asdict(released.config), f"--init-from {source}")
+            self.G.load_state_dict(released.state_dict())
+            self.ema.model.load_state_dict(released.state_dict())
             self.warm_started = {"generator": str(source)}
             return f"the generator of {source} (D starts fresh)"
         state = load_checkpoint(source, map_location=self.device, required=("step", "G", "D", "ema", "model_config"))
-        self._check_model(state, f"--init-from {source}")
+        self._check_model(state["model_config"], f"--init-from {source}")
         self._load_networks(state)
         before = state.get("warm_started", {}).get("cpu_time_s", 0.0)  # a chain of warm starts adds up
         self.warm_started = {"step": state["step"], "cpu_time_s": state.get("cpu_time_s", 0.0) + before}
