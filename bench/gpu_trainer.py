@@ -159,6 +159,10 @@ def fid_curve(args, images: torch.Tensor, ev: Evaluator, name: str, flags: list[
         report()
 
 
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
+           "#bcbd22"]  # matplotlib's tab10: one colour per run, up to ten
+
+
 def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s", n: int | None = None,
             references: dict[str, float] | None = None) -> None:
     """FID (log scale: a curve falls by orders of magnitude, then by a few units) against training time
@@ -201,7 +205,7 @@ def picture(runs: list[dict], target: float, path: Path, clock: str = "train_s",
             d.point([(x, ry), (x + 1, ry)], fill="black")
         d.text((x0 + w / 2, ry - 16), f"{name}: {fid:.2f}", fill="black", font=font)
     for i, r in enumerate(runs):
-        colour = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"][i % 5]
+        colour = PALETTE[i % len(PALETTE)]
         xy = [(x0 + w * c[clock] / 60 / tmax, y_of(c["fid"])) for c in r["curve"]]
         if len(xy) > 1:
             d.line(xy, fill=colour, width=2)
