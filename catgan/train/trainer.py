@@ -214,8 +214,9 @@ class Trainer:
         if is_generator_folder(Path(source)):
             released = load_folder(source)
             self._check_model(asdict(released.config), f"--init-from {source}")
-            self.G.load_state_dict(released.state_dict())
-            self.ema.model.load_state_dict(released.state_dict())
+            weights = released.state_dict()
+            self.G.load_state_dict(weights)
+            self.ema.model.load_state_dict(weights)
             self.warm_started = {"generator": str(source)}
             return f"the generator of {source} (D starts fresh)"
         state = load_checkpoint(source, map_location=self.device, required=("step", "G", "D", "ema", "model_config"))
