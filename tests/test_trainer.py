@@ -374,14 +374,20 @@ def test_a_warm_start_from_a_released_generator_takes_g_and_trains_a_fresh_d_alo
         assert all(torch.equal(v, first.ema.model.state_dict()[k]) for k, v in net.state_dict().items())
     assert all(torch.equal(v, fresh_d[k]) for k, v in second.D.state_dict().items())  # D: not the first run's
     g_params = [p.clone() for p in second.G.parameters()]
+    g_buffers = {k: v.clone() for k, v in second.G.named_buffers()}
     for _ in range(2):  # the warm-up: D learns, G and EMA G are held
         second.train_step()
         second.step += 1
     assert adam_steps(second.opt_d) == {2} and not second.opt_g.state
     assert all(torch.equal(a, b) for a, b in zip(g_params, second.G.parameters(), strict=True))
+    assert g_buffers and all(torch.equal(v, g_buffers[k]) for k, v in second.G.named_buffers())  # BatchNorm too
+    assert second.G.training and all(m.momentum == 0.1 for m in second.G.modules()
+                                     if isinstance(m, torch.nn.BatchNorm2d))
     assert all(torch.equal(a, b) for a, b in zip(g_params, second.ema.model.parameters(), strict=True))
     ema_before = [p.clone() for p in second.ema.model.parameters()]
     second.train_step()  # then both; the EMA, trained weights already, moves at its full decay at once
+    mean = next(k for k in g_buffers if k.endswith("running_mean"))
+    assert not torch.equal(second.G.state_dict()[mean], g_buffers[mean])  # G's statistics move again
     assert adam_steps(second.opt_d) == {3} and adam_steps(second.opt_g) == {1}
     for before, g, e in zip(ema_before, second.G.parameters(), second.ema.model.parameters(), strict=True):
         torch.testing.assert_close(e, before.lerp(g, 1 - second.cfg.ema_decay))

@@ -42,6 +42,23 @@ class NonFiniteLossError(RuntimeError):
     pass
 
 
+@contextlib.contextmanager
+def held_statistics(net: torch.nn.Module, hold: bool = True):
+    """Run ``net`` in train mode without moving its BatchNorm buffers: momentum 0 keeps the running
+    statistics as they are while each batch's own statistics still normalise (a held G during D's
+    warm-up), and the batch counters are put back."""
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)] if hold else []
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, tracked) in zip(norms, saved, strict=True):
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
+
+
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, images: torch.Tensor, *,
                  dist: DistInfo = DistInfo(), progress: bool = True):
@@ -116,7 +133,7 @@ class Trainer:
         for i in range(cfg.d_steps):
             real = self.batches.get(self.step * cfg.d_steps + i)
             with self.autocast():
-                with torch.set_grad_enabled(i == cfg.d_steps - 1 and not warming):
+                with torch.set_grad_enabled(i == cfg.d_steps - 1 and not warming), held_statistics(self.G, warming):
                     fake = self.g_net(self._noise())
                 logit_real, aux = self._d(real, self.d_net, aux=True) if self.d_aux else (
                     self._d(real, self.d_net), 0.0)
