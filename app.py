@@ -24,6 +24,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "catg
 
 import gradio as gr  # noqa: E402
 import torch  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from app_ui import interpolate, quiz_tab, sample, score, your_cat  # noqa: E402
 from app_ui.common import BUDGET, MAX_UPLOAD_MB, Settings, out_dir  # noqa: E402
@@ -117,8 +118,6 @@ def about(settings: Settings) -> str:
 def launch_options(host: str = "127.0.0.1", port: int | None = None) -> dict:
     """launch() arguments shared by `python app.py`, the tests and the benchmarks. Request bodies
     are bounded, and uploads make room in the temp folder's budget (app_ui.guard)."""
-    from starlette.middleware import Middleware
-
     return dict(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[],
                 show_error=False, css=CSS,
                 app_kwargs={"middleware": [Middleware(RequestLimits, budget=BUDGET)]})

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 CONFIG_NAME = "config.json"
@@ -39,8 +41,6 @@ def save_folder(out: str | os.PathLike, model: nn.Module, config, *, card: str, 
                 extra: dict[str, Callable[[Path], object]] | None = None) -> Path:
     """Write ``out`` = config.json (``config``: a dataclass) + model.safetensors + README.md (``card``),
     plus each ``extra[name](path)``; float tensors are stored as fp16 with ``fp16``."""
-    from safetensors.torch import save_file
-
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / WEIGHTS_NAME).is_file())):
         raise ValueError(f"{out} exists and is not a weights folder; refusing to replace it (pick another path)")
@@ -86,9 +86,6 @@ def load_weights_strict(model: nn.Module, path: str | os.PathLike, map_location:
 
     fp16/bf16 files load into fp32 models transparently (the copy casts).
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     try:
         state = load_file(str(path), device=str(map_location))
     except (SafetensorError, OSError, ValueError) as e:

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models import inception as tv
+from tqdm.auto import tqdm
 
 from .. import env
 from ..images import to_float
@@ -127,8 +128,6 @@ def load_inception(weights: str | os.PathLike | None = None, device="cpu") -> tu
 def inception_features(model: FIDInception, images: torch.Tensor, batch_size: int = 50, device="cpu",
                        progress: bool = False, desc: str = "inception") -> torch.Tensor:
     """uint8 or [-1, 1] float (N, 3, H, W) -> (N, 2048) float64 features on CPU."""
-    from tqdm.auto import tqdm
-
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", disable=not progress):
         x = to_float(images[i:i + batch_size])

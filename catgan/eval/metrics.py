@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from .. import env
 from ..fileio import atomic_write
@@ -127,8 +128,6 @@ def cached_rows(images: torch.Tensor, compute: Callable[[torch.Tensor], torch.Te
     ``chunk`` images keyed by their content. Only chunks never seen are computed, each saved as
     soon as it is done, so a larger n with the same seed, or a rerun after a kill, reuses every
     finished chunk. ``desc``: one progress bar over the images still to compute."""
-    from tqdm.auto import tqdm
-
     spans = [(i, min(i + chunk, len(images))) for i in range(0, len(images), chunk)]
     paths = [directory / f"{prefix}{images_key(images[a:b])}.npy" for a, b in spans]
     missing = [(a, b, path) for (a, b), path in zip(spans, paths) if not path.is_file()]

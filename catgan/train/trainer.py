@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image
+from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from ..hub.loader import is_generator_folder, load_folder
@@ -100,8 +101,6 @@ class Trainer:
         With --sync-bn (CUDA only) BatchNorm statistics are computed over the global batch."""
         if dist.world_size == 1:
             return self.G, self.D
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
         if self.cfg.sync_bn:
             if self.device.type != "cuda":
                 raise ValueError("--sync-bn needs CUDA (PyTorch's SyncBatchNorm is GPU-only)")
