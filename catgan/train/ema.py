@@ -1,6 +1,7 @@
 """Exponential moving average of a network's weights: what the GAN trainer samples and exports, and
 what the judge trainer ships. Buffers (BatchNorm statistics) are copied, not averaged; a release may
 recompute them for the averaged weights (standing_statistics)."""
+import contextlib
 import copy
 import itertools
 from collections.abc import Iterable
@@ -30,6 +31,35 @@ class EMA:
         self.model.load_state_dict(state)
 
 
+@contextlib.contextmanager
+def batchnorm_momentum(model: torch.nn.Module, momentum: float | None):
+    """Run with every BatchNorm layer of ``model`` at ``momentum`` (None: a cumulative average);
+    yields those layers, and puts their momenta back on the way out."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = momentum
+    try:
+        yield norms
+    finally:
+        for m, before in zip(norms, momenta, strict=True):
+            m.momentum = before
+
+
+@contextlib.contextmanager
+def held_statistics(model: torch.nn.Module):
+    """Run ``model`` in train mode without moving its BatchNorm buffers: momentum 0 keeps the running
+    statistics as they are while each batch's own statistics still normalise (a held G during D's
+    warm-up), and the batch counters are put back."""
+    with batchnorm_momentum(model, 0.0) as norms:
+        counts = [m.num_batches_tracked.clone() for m in norms]
+        try:
+            yield
+        finally:
+            for m, count in zip(norms, counts, strict=True):
+                m.num_batches_tracked.copy_(count)
+
+
 @torch.no_grad()
 def standing_statistics(model: torch.nn.Module, inputs: Iterable[torch.Tensor]) -> int:
     """Recompute ``model``'s BatchNorm statistics for its own weights, as it runs at inference: the plain
@@ -41,18 +71,15 @@ def standing_statistics(model: torch.nn.Module, inputs: Iterable[torch.Tensor]) 
     first = next(inputs, None)
     if first is None:
         raise ValueError("standing statistics need at least one batch")
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
     model.eval()
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # None: a cumulative average over the batches, not an exponential one
-        m.train()
     n = 0
-    for x in itertools.chain([first], inputs):
-        model(x)
-        n += 1
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
+    with batchnorm_momentum(model, None) as norms:  # None: a cumulative average over the batches
+        for m in norms:
+            m.reset_running_stats()
+            m.train()
+        for x in itertools.chain([first], inputs):
+            model(x)
+            n += 1
+    for m in norms:
         m.eval()
     return n

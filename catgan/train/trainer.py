@@ -29,7 +29,7 @@ from .config import TrainConfig, run_config_json
 from .devices import resolve_device, resolve_precision
 from .diffaug import diff_augment
 from .distributed import DistInfo, gather_across_ranks, mean_across_ranks, params_checksum
-from .ema import EMA
+from .ema import EMA, held_statistics
 
 METRICS_NAME, SUMMARY_NAME, SAMPLES_DIR = "metrics.jsonl", "summary.json", "samples"
 RESUMABLE_CHANGES = {  # may differ between a run and its resume: length, where, how fast, how often to log
@@ -41,23 +41,6 @@ GIF_FRACTION = 0.5  # the GIF shows the top half of the sample grid
 
 class NonFiniteLossError(RuntimeError):
     pass
-
-
-@contextlib.contextmanager
-def held_statistics(net: torch.nn.Module, hold: bool = True):
-    """Run ``net`` in train mode without moving its BatchNorm buffers: momentum 0 keeps the running
-    statistics as they are while each batch's own statistics still normalise (a held G during D's
-    warm-up), and the batch counters are put back."""
-    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)] if hold else []
-    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in norms]
-    for m in norms:
-        m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, (momentum, tracked) in zip(norms, saved, strict=True):
-            m.momentum = momentum
-            m.num_batches_tracked.copy_(tracked)
 
 
 class Trainer:
@@ -131,8 +114,9 @@ class Trainer:
         # (1) update D on d_steps fresh real batches; the last fake batch is reused for G
         for i in range(cfg.d_steps):
             real = self.batches.get(self.step * cfg.d_steps + i)
+            held = held_statistics(self.G) if warming else contextlib.nullcontext()  # G's BatchNorm buffers too
             with self.autocast():
-                with torch.set_grad_enabled(i == cfg.d_steps - 1 and not warming), held_statistics(self.G, warming):
+                with torch.set_grad_enabled(i == cfg.d_steps - 1 and not warming), held:
                     fake = self.g_net(self._noise())
                 logit_real, aux = self._d(real, self.d_net, aux=True) if self.d_aux else (
                     self._d(real, self.d_net), 0.0)
