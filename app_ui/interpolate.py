@@ -42,7 +42,7 @@ def interpolate(models: Models, start, seed_a, seed_b, method, frames, fps, mode
     else:
         loaded, z_a = models.latents(model, sample_seed if current else seed_a, truncation, pcs if current else None)
     g = loaded.generator
-    z_b = mine.moved if end == YOURS else latent.latents(g.config.z_dim, 1, int(seed_b or 0), float(truncation))
+    z_b = mine.moved if end == YOURS else models.latents(model, seed_b, truncation)[1]
     z = latent.path(z_a, z_b, frames, method=method, mode=mode)
     if YOURS in (start, end):  # the twin's tuned tail, blended away toward the other end
         t = latent.schedule(frames, mode)

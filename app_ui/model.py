@@ -5,12 +5,17 @@ out and format what it returns.
 
 Two kinds of sliders move a latent: the model's named directions (catgan.latent.directions: "dark
 ↔ light fur", ...; API names d1..d6) and its GANSpace principal directions (pc1..pc8).
+
+A model whose folder holds a critic (catgan.latent.critic) draws its latents by rejection sampling
+through it, in every tab; a seed's kept latents are remembered, so a slider move costs one forward pass.
 """
 from __future__ import annotations
 
 import functools
 import secrets
+import threading
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -21,6 +26,7 @@ from catgan.hub import loader as hub
 from catgan.hub.card import read_card_data
 from catgan.images import make_grid
 from catgan.judges import JudgeUnavailable
+from catgan.latent.critic import Critic, critic_latents, load_critic
 from catgan.latent.directions import load_directions
 from catgan.latent.encoder import Encoder, load_encoder
 from catgan.latent.perceptual import load_perceptual
@@ -40,6 +46,7 @@ NO_FACE = ("No cat face was found in that photo. Click the middle of your cat's 
            "picks \"where I point\"), set the face's size, and press the button again; or choose \"the whole "
            "picture\" if the photo is already a close-up of the face.")
 RESAMPLING = {"nearest": Image.Resampling.NEAREST, "bicubic": Image.Resampling.BICUBIC}
+KEPT_CAPACITY = 512  # (model, seed, truncation) -> latents a critic kept; at most 256 x 100 floats each
 
 
 def amounts_of(sliders: dict | None, names=PCS) -> list[float]:
@@ -93,6 +100,9 @@ class Models:
         self.settings = settings
         self._named_by_key: dict[str, object] = {}  # a model's named directions, read from disk once
         self._encoder_by_key: dict[str, Encoder | None] = {}  # a model's inversion encoder (None: it has none)
+        self._critic_by_key: dict[str, Critic | None] = {}  # a model's critic (None: it has none)
+        self._kept: OrderedDict[tuple, torch.Tensor] = OrderedDict()  # latents its critic kept, newest last
+        self._kept_lock = threading.Lock()
         self._main: str | None = None  # the quiz's main source of fakes: the default model
 
     def choices(self) -> list[tuple[str, str]]:
@@ -119,9 +129,38 @@ class Models:
     def latents(self, name, seed, truncation, sliders: dict | None = None, n: int = 1):
         """(loaded, z): ``n`` latents of ``seed``, moved along the directions the ``sliders`` (keyword
         values d1..d6, pc1..pc8) say."""
-        _, loaded = self.load(name)
-        z = latent.latents(loaded.generator.config.z_dim, n, int(seed or 0), float(truncation))
+        key, loaded = self.load(name)
+        z = self.seeded(key, loaded, n, int(seed or 0), float(truncation))
         return loaded, self.moved(name, z, sliders)
+
+    def seeded(self, key: str, loaded: hub.Loaded, n: int, seed: int, truncation: float) -> torch.Tensor:
+        """(n, z_dim) latents of ``seed``: N(0, I) scaled by ``truncation``, or those its critic keeps."""
+        critic = self.critic(key, loaded)
+        if critic is None:
+            return latent.latents(loaded.generator.config.z_dim, n, seed, truncation)
+        memo = (key, seed, truncation)
+        with self._kept_lock:
+            z = self._kept.get(memo)
+        if z is None or len(z) < n:  # kept latents are the same whatever n: the longest run serves all
+            with torch.inference_mode():
+                z = critic_latents(loaded.generator, critic, n, seed, truncation=truncation)[0]
+        with self._kept_lock:
+            self._kept[memo] = z
+            self._kept.move_to_end(memo)
+            while len(self._kept) > KEPT_CAPACITY:
+                self._kept.popitem(last=False)
+        return z[:n]
+
+    def critic(self, key: str, loaded: hub.Loaded) -> Critic | None:
+        """The model's critic (None: it has none), read once per model; a gr.Error if it is broken."""
+        if key not in self._critic_by_key:
+            try:
+                self._critic_by_key[key] = load_critic(loaded.folder or "", loaded.generator)
+            except FileNotFoundError:
+                self._critic_by_key[key] = None
+            except ValueError as e:
+                raise fail(f"This model's critic can't be used: {short(e, 200)}") from None
+        return self._critic_by_key[key]
 
     def moved(self, name, z: torch.Tensor, sliders: dict | None = None) -> torch.Tensor:
         """Latents ``z`` (N, z_dim) of model ``name`` moved along the directions the ``sliders`` say."""
@@ -202,6 +241,8 @@ class Models:
         c = (loaded := self.load(name)[1]).generator.config
         text = (f"**{short(name)}**: {c.arch.upper()} at {c.img_size} px, z_dim {c.z_dim}; "
                 f"weights from `{shown_location(loaded)}` ({loaded.origin})")
+        if self.critic(self.load(name)[0], loaded) is not None:
+            text += "; its cats are drawn through its critic (rejection sampling: the less convincing are redrawn)"
         return text + (f"  \n⚠️ {scrub(loaded.notice)}" if loaded.notice else "")
 
     def fake(self) -> Fake:

@@ -8,6 +8,7 @@ the same on disk and on the Hugging Face Hub:
     directions.safetensors, directions.json     a generator's named latent directions and their effects
     directions.jpg                              the named directions, pictured
     encoder.safetensors, encoder.json           a generator's inversion encoder (catgan.latent.encoder)
+    critic.safetensors, critic.json             a generator's critic for rejection sampling (catgan.latent.critic)
 
 A folder is written beside its final place and swapped in, so it is never half-written; it is read
 back strictly (every key and shape must match, and no tensor may hold NaN/inf).
@@ -32,8 +33,9 @@ CARD_NAME = "README.md"
 SAMPLES_NAME, EVOLUTION_NAME = "samples.png", "evolution.gif"
 DIRECTIONS_NAME, DIRECTIONS_META, DIRECTIONS_PICTURE = "directions.safetensors", "directions.json", "directions.jpg"
 ENCODER_NAME, ENCODER_META = "encoder.safetensors", "encoder.json"
+CRITIC_NAME, CRITIC_META = "critic.safetensors", "critic.json"
 FOLDER_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, SAMPLES_NAME, EVOLUTION_NAME, DIRECTIONS_NAME, DIRECTIONS_META,
-                DIRECTIONS_PICTURE, ENCODER_NAME, ENCODER_META)  # every file a weights folder may hold: what
+                DIRECTIONS_PICTURE, ENCODER_NAME, ENCODER_META, CRITIC_NAME, CRITIC_META)  # every file a weights folder may hold: what
 # publish and deploy ship
 
 

@@ -33,6 +33,7 @@ from ..fileio import atomic_write_text
 from ..hub.loader import load_generator
 from ..images import from_uint8, to_uint8
 from ..judges import DEFAULT_JUDGE, JUDGES, OFFLINE_JUDGE, load_judge
+from ..latent.critic import critic_latents, has_critic, load_critic
 from ..latent.sampling import latents
 from ..models import SIZES
 from . import metrics
@@ -142,7 +143,12 @@ class Evaluator:
     def generator_row(self, path: str) -> dict:
         generator = load_generator(path, device=self.cfg.device)
         size, n, bs = generator.config.img_size, self.cfg.n, self.cfg.batch_size
-        z = latents(generator.config.z_dim, n, self.cfg.seed)
+        row = {}
+        if has_critic(path):  # the folder's critic picks the latents (rejection sampling), as in the app
+            critic = load_critic(path, generator).to(self.cfg.device)
+            z, row["critic_keep_rate"] = critic_latents(generator, critic, n, self.cfg.seed)
+        else:
+            z = latents(generator.config.z_dim, n, self.cfg.seed)
         with torch.inference_mode():
             fake = torch.cat([to_uint8(generator(z[i:i + bs].to(self.cfg.device))) for i in
                               tqdm(range(0, n, bs), desc=f"sample {Path(path).name}", unit="batch",
@@ -155,7 +161,7 @@ class Evaluator:
         return {"name": Path(path).name, "source": str(path), "arch": generator.config.arch, "img_size": size, "n": n,
                 "judges": self.judge_row(fake), "fid": metrics.fid(real["features"], feats), "kid": kid_mean,
                 "kid_std": kid_std, "near_copy_fraction": copies.fraction,
-                "median_nearest_distance": copies.median_distance}
+                "median_nearest_distance": copies.median_distance, **row}
 
     def protocol(self) -> dict:
         cfg = self.cfg

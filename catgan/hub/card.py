@@ -13,10 +13,21 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .. import env
 from ..cli import to_flags
-from ..latent.directions import effect_table
+from ..fileio import atomic_write_text
+from ..latent.directions import effect_table, load_directions
 from ..models import ModelConfig, architecture
 from ..train.config import ALIASES, TrainConfig
-from ..weights import DIRECTIONS_PICTURE, ENCODER_META, ENCODER_NAME, EVOLUTION_NAME, SAMPLES_NAME
+from ..weights import (
+    CARD_NAME,
+    CRITIC_META,
+    CRITIC_NAME,
+    DIRECTIONS_PICTURE,
+    ENCODER_META,
+    ENCODER_NAME,
+    EVOLUTION_NAME,
+    SAMPLES_NAME,
+    read_config,
+)
 
 TASK = "unconditional-image-generation"
 METRICS = (("fid", "FID", "{:.2f}", "lower is better"), ("kid", "KID", "{:.4f}", "lower is better"),
@@ -81,11 +92,12 @@ def dataset_for(train_config: dict | None) -> Dataset:
 
 def render_card(config: ModelConfig, *, folder: str | os.PathLike | None = None, train_config: dict | None = None,
                 summary: dict | None = None, metrics: dict | None = None, repo_id: str | None = None,
-                gif: bool = False, directions: dict | None = None, encoder: bool = False) -> str:
+                gif: bool = False, directions: dict | None = None, encoder: bool = False,
+                critic: dict | None = None) -> str:
     """README.md for a weights folder. ``folder``: where it goes, which may name a variant of the family
     (ModelConfig.name_in; default: the family's name).
     ``metrics`` is a results row (catgan.eval.results.find_row); ``directions`` the meta of its named
-    latent directions (catgan.latent.directions)."""
+    latent directions (catgan.latent.directions); ``critic`` its critic's config (catgan.latent.critic)."""
     name, train_config = config.name_in(folder) if folder else config.name, portable(train_config)
     family = architecture(config.arch).title
     data = dataset_for(train_config)
@@ -114,7 +126,16 @@ def render_card(config: ModelConfig, *, folder: str | os.PathLike | None = None,
     lines += ["## Load and sample", "", "```python",
               "from catgan import load_generator, sample",
               f"generator = load_generator(\"{repo_id or 'weights/' + name}\")",
-              "images = sample(generator, n=16, seed=0)  # list of PIL images", "```", ""]
+              "images = sample(generator, n=16, seed=0)  # list of PIL images"]
+    if critic:
+        lines += ["", "# as the metrics below were measured: through the critic (its files come with the model)",
+                  "from catgan.hub.loader import load",
+                  "from catgan.latent.critic import critic_latents, load_critic",
+                  f"loaded = load(\"{repo_id or 'weights/' + name}\")",
+                  "critic = load_critic(loaded.folder, loaded.generator)",
+                  "z, kept = critic_latents(loaded.generator, critic, n=16, seed=0)",
+                  "images = sample(loaded.generator, z=z)"]
+    lines += ["```", ""]
     lines += ["## Training data", "", f"**{data.title}.** {data.about}", "", f"Licence: {data.license}", "",
               "```bibtex", data.citation, "```", ""]
     if train_config:
@@ -138,8 +159,33 @@ def render_card(config: ModelConfig, *, folder: str | os.PathLike | None = None,
                   "first guess of \"Your cat\" in the app, refined by latent optimisation and by tuning the "
                   "generator's last layers to the photo "
                   "(`python -m catgan.latent.twin photo.jpg --weights FOLDER`).", ""]
+    if critic:
+        lines += ["## Critic", "",
+                  f"`{CRITIC_NAME}` + `{CRITIC_META}`: a discriminator trained against this generator after its "
+                  "training (which left it frozen), then calibrated on held-out faces so that its output s(x) "
+                  "estimates log p_data(x) / p_G(x). Sampling keeps a cat with probability "
+                  "min(1, exp(s(x) - ceiling)) and redraws the rest: discriminator rejection sampling (Azadi et "
+                  f"al. 2019). It keeps {critic['keep_rate']:.0%} of the generator's samples; the samples above "
+                  "and the metrics are of the kept ones.", ""]
     lines += ["## Model config", "", "```json", json.dumps(asdict(config), indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def refresh_card(folder: str | os.PathLike, *, metrics: dict | None = None, keep_metrics: bool = True) -> Path:
+    """Re-render a weights folder's README.md from what the folder holds: the card's own metadata
+    (training config, summary, and metrics unless ``metrics`` replaces them or ``keep_metrics`` is
+    False), its evolution GIF, named directions, encoder and critic."""
+    folder = Path(folder)
+    card = folder / CARD_NAME
+    data = read_card_data(card.read_text()) if card.is_file() else {}
+    named = load_directions(folder)
+    critic = json.loads((folder / CRITIC_META).read_text()) if (folder / CRITIC_META).is_file() else None
+    atomic_write_text(card, render_card(read_config(folder, ModelConfig.from_dict), folder=folder,
+                                        train_config=data.get("train_config"), summary=data.get("summary"),
+                                        metrics=metrics or (data.get("metrics") if keep_metrics else None), gif=(folder / EVOLUTION_NAME).is_file(),
+                                        directions=named.meta if named else None,
+                                        encoder=(folder / ENCODER_NAME).is_file(), critic=critic))
+    return card
 
 
 def _directions_section(meta: dict) -> list[str]:

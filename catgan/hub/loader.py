@@ -2,8 +2,9 @@
 (publishing is catgan.hub.publish).
 
 A weights folder is the same on disk and on the Hub (config.json, model.safetensors, README.md,
-samples.png, evolution.gif), so one loader serves both. Only config.json, model.safetensors and the
-named directions are ever downloaded to load a model (by catgan.hub.fetch), and nothing is unpickled.
+samples.png, evolution.gif), so one loader serves both. Only config.json, model.safetensors, the
+named directions, the encoder and the critic are ever downloaded to load a model (by
+catgan.hub.fetch), and nothing is unpickled.
 The environment (HF_HUB_OFFLINE, HF_ENDPOINT, HF_HUB_CACHE, HF_TOKEN) is read when a function runs.
 """
 from __future__ import annotations
@@ -20,12 +21,23 @@ import torch
 from .. import env
 from ..latent.directions import load_directions
 from ..models import ARCHITECTURES, SIZES, VARIANT, HubModel, ModelConfig, architecture
-from ..weights import CONFIG_NAME, DIRECTIONS_META, DIRECTIONS_NAME, ENCODER_META, ENCODER_NAME, WEIGHTS_NAME, read_config
+from ..weights import (
+    CONFIG_NAME,
+    CRITIC_META,
+    CRITIC_NAME,
+    DIRECTIONS_META,
+    DIRECTIONS_NAME,
+    ENCODER_META,
+    ENCODER_NAME,
+    WEIGHTS_NAME,
+    read_config,
+)
 from .fetch import REPO_ID, HubError, TooLarge, Unavailable, check_repo_id, fetch  # noqa: F401 - callers use all
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME)  # what a load needs; the named directions come along when there
+MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME)  # what a load needs
+EXTRA_FILES = (DIRECTIONS_META, DIRECTIONS_NAME, ENCODER_META, ENCODER_NAME, CRITIC_META, CRITIC_NAME)  # when there
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,7 @@ def load(source: str | os.PathLike, *, revision: str | None = None, name: str | 
     check_repo_id(src, revision)  # a mistyped id is said as such, never as "the Hub is unreachable"
     where = f"{src}@{revision}" if revision else src
     try:
-        folder, reason = fetch(src, [*MODEL_FILES, DIRECTIONS_META, DIRECTIONS_NAME, ENCODER_META, ENCODER_NAME],
+        folder, reason = fetch(src, [*MODEL_FILES, *EXTRA_FILES],
                                required=MODEL_FILES,
                                revision=revision, max_bytes=max_bytes, cache_dir=cache_dir)
     except Unavailable as e:

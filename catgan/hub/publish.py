@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from huggingface_hub import get_token
@@ -23,11 +23,14 @@ from .. import env
 from ..cli import ArgumentParser, argument_checks, command
 from ..eval.results import find_row, read_table
 from ..latent import sample_grid
+from ..latent.critic import has_critic, load_critic
 from ..latent.directions import load_directions
 from ..latent.encoder import load_encoder
 from ..weights import (
     CARD_NAME,
     CONFIG_NAME,
+    CRITIC_META,
+    CRITIC_NAME,
     DIRECTIONS_META,
     DIRECTIONS_NAME,
     DIRECTIONS_PICTURE,
@@ -138,10 +141,11 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
             raise HubError(f"no row for {weights_dir} ({weights_dir.name}) in the results {results}")
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         shutil.copyfile(weights_dir / name, stage / name)
+    critic = load_critic(weights_dir, generator) if has_critic(weights_dir) else None  # read back strictly
     if (weights_dir / SAMPLES_NAME).is_file():
         shutil.copyfile(weights_dir / SAMPLES_NAME, stage / SAMPLES_NAME)
     else:
-        sample_grid(generator).save(stage / SAMPLES_NAME)
+        sample_grid(generator, critic=critic).save(stage / SAMPLES_NAME)
     gif = next((p for p in (weights_dir / EVOLUTION_NAME, run and run / EVOLUTION_NAME) if p and p.is_file()), None)
     if gif is not None:
         shutil.copyfile(gif, stage / EVOLUTION_NAME)
@@ -154,9 +158,13 @@ def stage_files(weights_dir: str | os.PathLike, stage: str | os.PathLike, *, rep
         load_encoder(weights_dir, generator)
         for name in (ENCODER_NAME, ENCODER_META):
             shutil.copyfile(weights_dir / name, stage / name)
+    if critic is not None:  # and its critic
+        for name in (CRITIC_NAME, CRITIC_META):
+            shutil.copyfile(weights_dir / name, stage / name)
     card = render_card(generator.config, folder=weights_dir, train_config=train_config,
                        summary=summary, metrics=metrics, repo_id=repo_id, gif=gif is not None,
-                       directions=named.meta if named else None, encoder=(stage / ENCODER_NAME).is_file())
+                       directions=named.meta if named else None, encoder=(stage / ENCODER_NAME).is_file(),
+                       critic=asdict(critic.config) if critic else None)
     (stage / CARD_NAME).write_text(card)
     return sorted(p.name for p in stage.iterdir())
 

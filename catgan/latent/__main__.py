@@ -5,28 +5,15 @@
 See catgan.latent.directions for the method. Writes directions.safetensors, directions.json and
 directions.jpg, and re-renders the folder's model card with the directions' effects.
 """
-import os
 import sys
 from pathlib import Path
 
 from .. import cli
-from ..fileio import atomic_write_text
-from ..hub.card import read_card_data, render_card
+from ..hub.card import refresh_card
 from ..hub.loader import load_generator
 from ..judges import load_judge
-from ..weights import CARD_NAME, DIRECTIONS_PICTURE, ENCODER_NAME
+from ..weights import DIRECTIONS_PICTURE
 from .directions import DirectionsConfig, effect_table, find_directions, load_directions, picture, save_directions
-
-
-def refresh_card(folder: str | os.PathLike, config, meta: dict) -> None:
-    """Re-render the folder's model card with its directions (the rest from the card's own metadata)."""
-    card = Path(folder) / CARD_NAME
-    data = read_card_data(card.read_text()) if card.is_file() else {}
-    atomic_write_text(card, render_card(config, folder=folder, train_config=data.get("train_config"),
-                                        summary=data.get("summary"), metrics=data.get("metrics"),
-                                        gif=(Path(folder) / "evolution.gif").is_file(),
-                                        directions=meta if meta["directions"] else None,
-                                        encoder=(Path(folder) / ENCODER_NAME).is_file()))
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +29,7 @@ def main(argv: list[str]) -> int:
     named = load_directions(args.weights)
     if len(named):
         picture(generator, named).save(Path(args.weights) / DIRECTIONS_PICTURE, quality=92)
-    refresh_card(args.weights, generator.config, meta)
+    refresh_card(args.weights)
     print(effect_table(meta))
     print(f"wrote {len(named)} direction(s) to {args.weights}: {', '.join(named.labels()) or 'none passed'}")
     return 0

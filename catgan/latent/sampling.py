@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from ..images import make_grid, to_pil
+from .critic import Critic, critic_latents
 
 METHODS = ("lerp", "slerp")
 MODES = ("loop", "ping-pong")
@@ -36,10 +37,11 @@ def sample(generator, n: int = 16, *, seed: int = 0, z: torch.Tensor | None = No
 
 
 @torch.no_grad()
-def sample_grid(generator, n: int = 64, seed: int = 0) -> Image.Image:
-    """A model card's samples.png: ``n`` seeded samples tiled 8 per row."""
-    z = latents(generator.config.z_dim, n, seed)
-    return make_grid(generator.cpu().eval()(z), nrow=8)
+def sample_grid(generator, n: int = 64, seed: int = 0, critic: Critic | None = None) -> Image.Image:
+    """A model card's samples.png: ``n`` seeded samples tiled 8 per row (those ``critic`` keeps, if given)."""
+    generator = generator.cpu().eval()
+    z = critic_latents(generator, critic.cpu(), n, seed)[0] if critic else latents(generator.config.z_dim, n, seed)
+    return make_grid(generator(z), nrow=8)
 
 
 # ---------------------------------------------------------------- interpolation

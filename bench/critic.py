@@ -1,0 +1,110 @@
+"""Train a critic for a generator, and measure what rejection sampling through it does to FID and KID.
+
+    python bench/critic.py --weights weights/dcgan-64 --out weights/dcgan-64-critic \\
+        [--data ../shared/data/cat-faces-64.zip] [--steps 2000] [--minutes 40] [--n 2000] [--threads 2] \\
+        [--results results/table1.json]
+
+Copies the weights folder to --out (its generator, directions and encoder), trains a critic against
+the frozen generator on the real faces and calibrates it on the tenth held out (catgan.latent.critic),
+and saves critic.safetensors + critic.json into --out, with samples.png drawn through the critic and
+the model card re-rendered; a critic already there is kept (--fresh trains a new one). Then scores
+both folders with catgan.eval's protocol (--n samples, seed 0, FID and KID against every real face,
+near-copies): --weights as it is, --out through its critic. Prints the critic's held-out report and
+the two rows, and writes them to --report. --results puts --out's row of a catgan.eval table on its
+card (after `python -m catgan.eval --update --models weights/dcgan-64-critic ...`).
+"""
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from catgan import load_generator  # noqa: E402
+from catgan.data import load_images  # noqa: E402
+from catgan.eval.evaluate import EvalConfig, Evaluator  # noqa: E402
+from catgan.eval.results import find_row, read_table  # noqa: E402
+from catgan.fileio import atomic_write_text  # noqa: E402
+from catgan.hub.card import refresh_card  # noqa: E402
+from catgan.latent import sample_grid  # noqa: E402
+from catgan.latent.critic import CriticTrainConfig, has_critic, save_critic, train_critic  # noqa: E402
+from catgan.weights import CARD_NAME, CRITIC_META, CRITIC_NAME, FOLDER_FILES, SAMPLES_NAME  # noqa: E402
+
+
+def copy_folder(src: Path, out: Path, card: bool) -> None:
+    """The generator's own files into ``out``, its model card too with ``card`` (a critic and its samples
+    already in ``out`` stay)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in FOLDER_FILES:
+        if (src / name).is_file() and name not in (CRITIC_NAME, CRITIC_META, SAMPLES_NAME) and (card or name != CARD_NAME):
+            shutil.copy(src / name, out / name)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--weights", default="weights/dcgan-64", help="the generator's weights folder")
+    ap.add_argument("--out", required=True, help="the weights folder to write: the generator and its critic")
+    ap.add_argument("--data", default="../shared/data/cat-faces-64.zip", help="the generator's training faces")
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--minutes", type=float, default=None, help="stop training after this long")
+    ap.add_argument("--width", type=int, default=64, help="the critic's base channels")
+    ap.add_argument("--n", type=int, default=2000, help="samples per FID/KID (0: train only)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fresh", action="store_true", help="train a new critic even if --out has one")
+    ap.add_argument("--report", default=None, help="JSON report (default: results/critic-<out name>.json)")
+    ap.add_argument("--results", default=None, help="a catgan.eval table1.json whose row for --out goes on its card")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    src, out = Path(args.weights), Path(args.out)
+    if src.resolve() == out.resolve():
+        raise SystemExit("error: --out must be another folder; --weights is scored without a critic")
+    report_path = Path(args.report or f"results/critic-{out.name}.json")
+    report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    trained = args.fresh or not has_critic(out)
+    copy_folder(src, out, card=trained)
+    if trained:
+        generator = load_generator(src)
+        real = load_images(args.data, generator.config.img_size).images
+        start = time.perf_counter()
+        critic, report["critic"] = train_critic(
+            generator, real, config=CriticTrainConfig(steps=args.steps), width=args.width,
+            max_seconds=args.minutes * 60 if args.minutes else None,
+            callback=lambda step, r: print(f"  step {step}: loss {r['loss']:.3f}, held-out {r['held_loss']:.3f}",
+                                           flush=True))
+        report["critic"]["train_seconds"] = round(time.perf_counter() - start, 1)
+        report["critic"]["data"], report["critic"]["weights"] = args.data, str(src)
+        save_critic(critic, out)
+        sample_grid(generator, critic=critic).save(out / SAMPLES_NAME)
+        atomic_write_text(report_path, json.dumps(report, indent=2))
+    metrics = None
+    if args.results:
+        metrics = find_row(read_table(args.results), [str(out), str(out.resolve()), out.name])
+        if metrics is None:
+            raise SystemExit(f"error: {args.results} has no row for {out}; run catgan.eval on it first")
+    refresh_card(out, metrics=metrics, keep_metrics=not trained)  # a new critic: the old figures are stale
+    c = report.get("critic", {})
+    if c:
+        print(f"critic: best of {c['steps']} steps at {c['best_step']}; held-out loss {c['held_loss']:.3f} "
+              f"(accuracy {c['held_accuracy']:.1%}), calibrated {c['calibrated_held_loss']:.3f}; "
+              f"scale {c['scale']:.3f}, bias {c['bias']:.3f}, ceiling {c['ceiling']:.3f}; keeps {c['keep_rate']:.1%}")
+    if args.n:
+        ev = Evaluator(EvalConfig(real=args.data, judges=(), n=args.n, progress=True))
+        for key, folder in (("without", src), ("with", out)):
+            start = time.perf_counter()
+            row = ev.generator_row(str(folder))
+            report[f"{key}_critic"] = {k: row.get(k) for k in ("source", "n", "fid", "kid", "kid_std",
+                                                               "near_copy_fraction", "critic_keep_rate")}
+            report[f"{key}_critic"]["seconds"] = round(time.perf_counter() - start, 1)
+            atomic_write_text(report_path, json.dumps(report, indent=2))
+            print(f"{folder} ({key} critic): FID {row['fid']:.2f}  KID {row['kid'] * 1e3:.2f}e-3  near-copies "
+                  f"{row['near_copy_fraction']:.1%}" + (f"  kept {row['critic_keep_rate']:.1%}" if key == "with" else ""),
+                  flush=True)
+    print(f"wrote {report_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
