@@ -9,9 +9,12 @@ the frozen generator on the real faces and calibrates it on the tenth held out (
 and saves critic.safetensors + critic.json into --out, with samples.png drawn through the critic and
 the model card re-rendered; a critic already there is kept (--fresh trains a new one). Then scores
 both folders with catgan.eval's protocol (--n samples, seed 0, FID and KID against every real face,
-near-copies): --weights as it is, --out through its critic. Prints the critic's held-out report and
-the two rows, and writes them to --report. --results puts --out's row of a catgan.eval table on its
-card (after `python -m catgan.eval --update --models weights/dcgan-64-critic ...`).
+near-copies): --weights as it is, --out through its critic; and KID apart against the faces the critic
+trained on and the tenth it never saw, so that a critic that had learnt its training faces by heart
+would show. Prints the critic's held-out report and the two rows, and writes them to --report. --results puts --out's row of a catgan.eval table on its
+card (after `python -m catgan.eval --update --models weights/dcgan-64-critic ...`). --picture draws,
+from 1,024 samples of seed 0, the ten the critic rates highest, ten around the median and the ten
+lowest, with each row's chance of being kept.
 """
 import argparse
 import json
@@ -21,16 +24,26 @@ import time
 from pathlib import Path
 
 import torch
+from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from catgan import load_generator  # noqa: E402
 from catgan.data import load_images  # noqa: E402
+from catgan.eval import metrics  # noqa: E402
 from catgan.eval.evaluate import EvalConfig, Evaluator  # noqa: E402
 from catgan.eval.results import find_row, read_table  # noqa: E402
 from catgan.fileio import atomic_write_text  # noqa: E402
 from catgan.hub.card import refresh_card  # noqa: E402
-from catgan.latent import sample_grid  # noqa: E402
-from catgan.latent.critic import CriticTrainConfig, has_critic, save_critic, train_critic  # noqa: E402
+from catgan.images import make_grid  # noqa: E402
+from catgan.latent import latents, sample_grid  # noqa: E402
+from catgan.latent.critic import (  # noqa: E402
+    CriticTrainConfig,
+    has_critic,
+    holdout_split,
+    load_critic,
+    save_critic,
+    train_critic,
+)
 from catgan.weights import CARD_NAME, CRITIC_META, CRITIC_NAME, FOLDER_FILES, SAMPLES_NAME  # noqa: E402
 
 
@@ -41,6 +54,29 @@ def copy_folder(src: Path, out: Path, card: bool) -> None:
     for name in FOLDER_FILES:
         if (src / name).is_file() and name not in (CRITIC_NAME, CRITIC_META, SAMPLES_NAME) and (card or name != CARD_NAME):
             shutil.copy(src / name, out / name)
+
+
+@torch.no_grad()
+def picture(generator, critic, n: int = 1024, per_row: int = 10) -> Image.Image:
+    """Samples of seed 0 as the critic ranks them: its highest, around its median, its lowest."""
+    x = torch.cat([generator(z) for z in latents(generator.config.z_dim, n, 0).split(256)])
+    s = torch.cat([critic(b) for b in x.split(256)])
+    order = s.argsort(descending=True)
+    mid = n // 2 - per_row // 2
+    rows = (("rated highest", order[:per_row]), ("around the median", order[mid:mid + per_row]),
+            ("rated lowest", order[-per_row:]))
+    blocks = []
+    for label, idx in rows:
+        keep = critic.keep_probability(x[idx]).mean()
+        grid = make_grid(x[idx], nrow=per_row)
+        block = Image.new("RGB", (grid.width, grid.height + 16), "white")
+        block.paste(grid, (0, 16))
+        ImageDraw.Draw(block).text((4, 3), f"{label}: kept with probability {keep:.0%} on average", fill=(0, 0, 0))
+        blocks.append(block)
+    out = Image.new("RGB", (blocks[0].width, sum(b.height for b in blocks)), "white")
+    for i, block in enumerate(blocks):
+        out.paste(block, (0, i * block.height))
+    return out
 
 
 def main() -> int:
@@ -55,6 +91,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fresh", action="store_true", help="train a new critic even if --out has one")
     ap.add_argument("--report", default=None, help="JSON report (default: results/critic-<out name>.json)")
+    ap.add_argument("--picture", default=None, help="where to draw samples as the critic ranks them (a .jpg)")
     ap.add_argument("--results", default=None, help="a catgan.eval table1.json whose row for --out goes on its card")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -79,17 +116,20 @@ def main() -> int:
         save_critic(critic, out)
         sample_grid(generator, critic=critic).save(out / SAMPLES_NAME)
         atomic_write_text(report_path, json.dumps(report, indent=2))
-    metrics = None
+    card_metrics = None
     if args.results:
-        metrics = find_row(read_table(args.results), [str(out), str(out.resolve()), out.name])
-        if metrics is None:
+        card_metrics = find_row(read_table(args.results), [str(out), str(out.resolve()), out.name])
+        if card_metrics is None:
             raise SystemExit(f"error: {args.results} has no row for {out}; run catgan.eval on it first")
-    refresh_card(out, metrics=metrics, keep_metrics=not trained)  # a new critic: the old figures are stale
+    refresh_card(out, metrics=card_metrics, keep_metrics=not trained)  # a new critic: the old figures are stale
     c = report.get("critic", {})
     if c:
         print(f"critic: best of {c['steps']} steps at {c['best_step']}; held-out loss {c['held_loss']:.3f} "
               f"(accuracy {c['held_accuracy']:.1%}), calibrated {c['calibrated_held_loss']:.3f}; "
               f"scale {c['scale']:.3f}, bias {c['bias']:.3f}, ceiling {c['ceiling']:.3f}; keeps {c['keep_rate']:.1%}")
+    if args.picture:
+        picture(load_generator(out), load_critic(out)).save(args.picture, quality=92)
+        print(f"wrote {args.picture}")
     if args.n:
         ev = Evaluator(EvalConfig(real=args.data, judges=(), n=args.n, progress=True))
         for key, folder in (("without", src), ("with", out)):
@@ -97,11 +137,18 @@ def main() -> int:
             row = ev.generator_row(str(folder))
             report[f"{key}_critic"] = {k: row.get(k) for k in ("source", "n", "fid", "kid", "kid_std",
                                                                "near_copy_fraction", "critic_keep_rate")}
+            generator, fake, _ = ev.samples(str(folder))
+            feats, real = ev.features(fake, folder.name), ev.real(generator.config.img_size)["features"]
+            split = holdout_split(len(real), CriticTrainConfig.holdout, CriticTrainConfig.seed)
+            for name, idx in zip(("kid_critic_train_faces", "kid_held_out_faces"), split):
+                report[f"{key}_critic"][name] = metrics.kid(real[idx], feats)[0]
             report[f"{key}_critic"]["seconds"] = round(time.perf_counter() - start, 1)
             atomic_write_text(report_path, json.dumps(report, indent=2))
-            print(f"{folder} ({key} critic): FID {row['fid']:.2f}  KID {row['kid'] * 1e3:.2f}e-3  near-copies "
-                  f"{row['near_copy_fraction']:.1%}" + (f"  kept {row['critic_keep_rate']:.1%}" if key == "with" else ""),
-                  flush=True)
+            r = report[f"{key}_critic"]
+            print(f"{folder} ({key} critic): FID {r['fid']:.2f}  KID {r['kid'] * 1e3:.2f}e-3 (against the critic's "
+                  f"training faces {r['kid_critic_train_faces'] * 1e3:.2f}e-3, held-out "
+                  f"{r['kid_held_out_faces'] * 1e3:.2f}e-3)  near-copies {r['near_copy_fraction']:.1%}"
+                  + (f"  kept {r['critic_keep_rate']:.1%}" if key == "with" else ""), flush=True)
     print(f"wrote {report_path}")
     return 0
 

@@ -105,7 +105,7 @@ class Evaluator:
         """Real images at ``size`` px, their (cached) Inception features and the near-copy threshold."""
         if size not in self._real:
             images = load_images(self.cfg.real, size, limit=self.cfg.real_limit, progress=self.cfg.progress).images
-            feats = metrics.cached_features(images, self._features, desc=self._desc(f"inception real {size}px"))
+            feats = self.features(images, f"real {size}px")
             self._real[size] = {"images": images, "features": feats, "key": metrics.images_key(images),
                                 "near_copy_threshold": metrics.near_copy_threshold(images, seed=self.cfg.seed)}
         return self._real[size]
@@ -140,28 +140,38 @@ class Evaluator:
                 "judges": self.judge_row(scored), "fid": metrics.fid(half_a, half_b), "kid": kid_mean,
                 "kid_std": kid_std, "fid_note": "split-half (real vs real)", "near_copy_fraction": None}
 
-    def generator_row(self, path: str) -> dict:
+    def samples(self, path: str) -> tuple[torch.nn.Module, torch.Tensor, dict]:
+        """The generator in ``path``, its n samples of the seed (uint8) and what a row says of how they
+        were drawn: through the folder's critic (rejection sampling, as in the app) when it has one."""
         generator = load_generator(path, device=self.cfg.device)
-        size, n, bs = generator.config.img_size, self.cfg.n, self.cfg.batch_size
-        row = {}
-        if has_critic(path):  # the folder's critic picks the latents (rejection sampling), as in the app
+        n, bs, drawn = self.cfg.n, self.cfg.batch_size, {}
+        if has_critic(path):
             critic = load_critic(path, generator).to(self.cfg.device)
-            z, row["critic_keep_rate"] = critic_latents(generator, critic, n, self.cfg.seed)
+            z, drawn["critic_keep_rate"] = critic_latents(generator, critic, n, self.cfg.seed)
         else:
             z = latents(generator.config.z_dim, n, self.cfg.seed)
         with torch.inference_mode():
             fake = torch.cat([to_uint8(generator(z[i:i + bs].to(self.cfg.device))) for i in
                               tqdm(range(0, n, bs), desc=f"sample {Path(path).name}", unit="batch",
                                    disable=not self.cfg.progress)])
+        return generator, fake, drawn
+
+    def features(self, images: torch.Tensor, what: str) -> torch.Tensor:
+        """Inception features of uint8 ``images`` (cached by content)."""
+        return metrics.cached_features(images, self._features, desc=self._desc(f"inception {what}"))
+
+    def generator_row(self, path: str) -> dict:
+        generator, fake, drawn = self.samples(path)
+        size = generator.config.img_size
         real = self.real(size)
-        feats = metrics.cached_features(fake, self._features, desc=self._desc(f"inception {Path(path).name}"))
+        feats = self.features(fake, Path(path).name)
         kid_mean, kid_std = metrics.kid(real["features"], feats, subsets=self.cfg.kid_subsets,
                                         subset_size=self.cfg.kid_subset_size, seed=self.cfg.seed)
         copies = metrics.near_copies(fake, real["images"], real["near_copy_threshold"])
-        return {"name": Path(path).name, "source": str(path), "arch": generator.config.arch, "img_size": size, "n": n,
-                "judges": self.judge_row(fake), "fid": metrics.fid(real["features"], feats), "kid": kid_mean,
-                "kid_std": kid_std, "near_copy_fraction": copies.fraction,
-                "median_nearest_distance": copies.median_distance, **row}
+        return {"name": Path(path).name, "source": str(path), "arch": generator.config.arch, "img_size": size,
+                "n": self.cfg.n, "judges": self.judge_row(fake), "fid": metrics.fid(real["features"], feats),
+                "kid": kid_mean, "kid_std": kid_std, "near_copy_fraction": copies.fraction,
+                "median_nearest_distance": copies.median_distance, **drawn}
 
     def protocol(self) -> dict:
         cfg = self.cfg
@@ -180,6 +190,8 @@ class Evaluator:
             "near_copy": f"RMS distance of {metrics.NEAR_COPY_SIZE}x{metrics.NEAR_COPY_SIZE} RGB thumbnails in "
                          f"[-1, 1] to the nearest real image; threshold = {metrics.NEAR_COPY_QUANTILE:.0%} quantile "
                          "of real-vs-real leave-one-out nearest distances (every real image a probe)",
+            "critic": "a folder with critic.safetensors draws its latents through it: candidates from the same seeded "
+                      "stream, kept with the critic's probability (catgan.latent.critic)",
             "seeds": {"latents": f"torch.randn(n, z_dim, generator=torch.Generator().manual_seed({cfg.seed}))",
                       "real_subset_and_split": cfg.seed, "kid_subsets": cfg.seed},
             "torch": torch.__version__,

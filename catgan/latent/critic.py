@@ -117,10 +117,11 @@ def critic_latents(generator, critic: Critic, n: int, seed: int, *, truncation: 
 
 # ---------------------------------------------------------------- training and calibration
 
-def _split(real: torch.Tensor, holdout: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    perm = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
-    n_held = max(1, int(len(real) * holdout))
-    return real[perm[n_held:]], real[perm[:n_held]]
+def holdout_split(n: int, holdout: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, held-out) indices of ``n`` real faces: the critic never trains on the held-out share."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_held = max(1, int(n * holdout))
+    return perm[n_held:], perm[:n_held]
 
 
 def _flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -171,7 +172,7 @@ def train_critic(generator, real: torch.Tensor, *, config: CriticTrainConfig = C
     accuracy before and after calibration, and the share of samples rejection sampling keeps."""
     c = generator.config
     device = next(generator.parameters()).device
-    train, held = _split(real, config.holdout, config.seed)
+    train, held = (real[i] for i in holdout_split(len(real), config.holdout, config.seed))
     critic = Critic(CriticConfig(img_size=c.img_size, width=width)).to(device).train()
     generator.eval()
     gen = torch.Generator().manual_seed(config.seed)
@@ -256,4 +257,4 @@ def load_critic(folder: str | os.PathLike, generator=None) -> Critic:
 
 
 __all__ = ["BATCH", "Critic", "CriticConfig", "CriticTrainConfig", "critic_latents", "fit_platt", "has_critic",
-           "load_critic", "save_critic", "train_critic"]
+           "holdout_split", "load_critic", "save_critic", "train_critic"]
