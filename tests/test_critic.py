@@ -22,6 +22,7 @@ from catgan.latent.critic import (
     load_critic,
     save_critic,
     train_critic,
+    with_strength,
 )
 from catgan.models import ModelConfig, build_generator
 from catgan.weights import CRITIC_META, CRITIC_NAME
@@ -75,6 +76,25 @@ def test_a_critic_that_keeps_everything_keeps_every_candidate():
     z, kept = critic_latents(generator, critic, BATCH, seed=0)
     assert kept == 1.0
     assert torch.equal(z, torch.randn(BATCH, Z_DIM, generator=torch.Generator().manual_seed(0)))
+
+
+def test_a_weaker_critic_keeps_more_and_strength_zero_keeps_all():
+    generator = tiny_generator()
+    critic = Critic(CriticConfig(img_size=32, width=8, scale=1.0, bias=0.0, ceiling=2.0)).eval()
+    rates = [with_strength(generator, critic, strength, n=512).config.keep_rate for strength in (1.0, 0.5, 0.0)]
+    assert rates[0] < rates[1] < rates[2] == 1.0
+    assert critic_latents(generator, critic, 8, seed=0)[1] == 1.0  # strength 0: plain sampling
+    with pytest.raises(ValueError, match="strength in"):
+        with_strength(generator, critic, 1.5)
+
+
+def test_a_half_size_critic_sees_area_averaged_images():
+    critic = Critic(CriticConfig(img_size=64, input_size=32, width=8)).eval()
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    small = torch.nn.functional.avg_pool2d(x, 2)
+    assert torch.allclose(critic.logits(x), critic.net(small), atol=1e-6)
+    with pytest.raises(ValueError, match="input_size"):
+        CriticConfig(img_size=32, input_size=64)
 
 
 def test_a_critic_that_keeps_nothing_says_so():

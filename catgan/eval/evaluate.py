@@ -97,6 +97,7 @@ class Evaluator:
         self._features = lambda imgs: inception_features(self.inception, imgs, batch_size=50, device=cfg.device,
                                                           progress=False)  # cached_rows shows the bar
         self._real: dict[int, dict] = {}
+        self._last_samples: tuple[str, tuple] | None = None
 
     def _desc(self, what: str) -> str | None:
         return what if self.cfg.progress else None
@@ -142,7 +143,10 @@ class Evaluator:
 
     def samples(self, path: str) -> tuple[torch.nn.Module, torch.Tensor, dict]:
         """The generator in ``path``, its n samples of the seed (uint8) and what a row says of how they
-        were drawn: through the folder's critic (rejection sampling, as in the app) when it has one."""
+        were drawn: through the folder's critic (rejection sampling, as in the app) when it has one.
+        The last folder's are kept, for a caller that scores them further after its row."""
+        if self._last_samples and self._last_samples[0] == path:
+            return self._last_samples[1]
         generator = load_generator(path, device=self.cfg.device)
         n, bs, drawn = self.cfg.n, self.cfg.batch_size, {}
         if has_critic(path):
@@ -154,6 +158,7 @@ class Evaluator:
             fake = torch.cat([to_uint8(generator(z[i:i + bs].to(self.cfg.device))) for i in
                               tqdm(range(0, n, bs), desc=f"sample {Path(path).name}", unit="batch",
                                    disable=not self.cfg.progress)])
+        self._last_samples = (path, (generator, fake, drawn))
         return generator, fake, drawn
 
     def features(self, images: torch.Tensor, what: str) -> torch.Tensor:

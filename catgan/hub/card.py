@@ -14,6 +14,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from .. import env
 from ..cli import to_flags
 from ..fileio import atomic_write_text
+from ..latent.critic import has_critic, load_critic
 from ..latent.directions import effect_table, load_directions
 from ..models import ModelConfig, architecture
 from ..train.config import ALIASES, TrainConfig
@@ -179,7 +180,7 @@ def refresh_card(folder: str | os.PathLike, *, metrics: dict | None = None, keep
     card = folder / CARD_NAME
     data = read_card_data(card.read_text()) if card.is_file() else {}
     named = load_directions(folder)
-    critic = json.loads((folder / CRITIC_META).read_text()) if (folder / CRITIC_META).is_file() else None
+    critic = asdict(load_critic(folder).config) if has_critic(folder) else None  # read back strictly
     atomic_write_text(card, render_card(read_config(folder, ModelConfig.from_dict), folder=folder,
                                         train_config=data.get("train_config"), summary=data.get("summary"),
                                         metrics=metrics or (data.get("metrics") if keep_metrics else None), gif=(folder / EVOLUTION_NAME).is_file(),

@@ -8,9 +8,10 @@ Its logits are then calibrated (Platt scaling on held-out real faces and fresh s
 
     s(x) = scale * logit(x) + bias  ~  log p_data(x) / p_G(x)
 
-and a sample is kept with probability min(1, exp(s(x) - ceiling)): rejection sampling from p_G toward
-p_data. The ceiling is a high quantile of s over G's samples, so a few of the most convincing samples
-are kept for certain. Latents are drawn and judged in fixed batches from one seeded stream, so the
+and a sample is kept with probability min(1, exp(strength * (s(x) - ceiling))): at strength 1,
+rejection sampling from p_G toward p_data; below 1, toward p_G^(1 - strength) * p_data^strength, a
+partial correction that keeps more samples (and so costs fewer forward passes). The ceiling is a high
+quantile of s over G's samples, so a few of the most convincing samples are kept for certain. Latents are drawn and judged in fixed batches from one seeded stream, so the
 k-th kept latent of a seed is the same however many are asked for.
 
 On disk, beside the generator in its weights folder: critic.json (CriticConfig, the calibration
@@ -19,6 +20,7 @@ included) and critic.safetensors (fp16); read back strictly, never unpickled.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -41,15 +43,21 @@ BATCH = 64  # candidates judged at a time; fixed, so a seed's kept latents do no
 @dataclass(frozen=True)
 class CriticConfig:
     img_size: int = 64  # the generator's image side
+    input_size: int | None = None  # the side the critic looks at (None: img_size); images are area-averaged to it
     width: int = 64  # the DCGAN discriminator's base channels
     scale: float = 1.0  # calibration: s = scale * logit + bias estimates log p_data / p_G
     bias: float = 0.0
     ceiling: float = 0.0  # s at and above which a sample is always kept
-    keep_rate: float = 1.0  # the share of the generator's samples kept, measured at calibration
+    strength: float = 1.0  # 1: full rejection sampling toward the data; between 0 and 1, part of the way
+    keep_rate: float = 1.0  # the share of the generator's samples kept at this strength (measured)
 
     def __post_init__(self):
-        if self.img_size not in (32, 64) or self.width < 1:
-            raise ValueError(f"a critic needs img_size 32 or 64 and a positive width, got {self}")
+        if self.input_size is None:
+            object.__setattr__(self, "input_size", self.img_size)
+        if self.img_size not in (32, 64) or self.input_size not in (32, 64) or self.input_size > self.img_size:
+            raise ValueError(f"a critic needs img_size 32 or 64 and an input_size of 32 or 64 up to it, got {self}")
+        if self.width < 1 or not 0 <= self.strength <= 1:
+            raise ValueError(f"a critic needs a positive width and a strength in [0, 1], got {self}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class CriticTrainConfig:
     check_every: int = 250  # held-out loss every this many steps; the best state is kept
     calibration_samples: int = 4096  # fresh samples for the calibration and the ceiling
     ceiling_quantile: float = 0.99  # the ceiling: this quantile of s over generated samples
+    strength: float = 1.0  # how far sampling goes toward the data (CriticConfig.strength)
     seed: int = 0
 
     def __post_init__(self):
@@ -77,10 +86,12 @@ class Critic(nn.Module):
         super().__init__()
         self.config = config
         arch = architecture("dcgan")
-        self.net = arch.discriminator(ModelConfig(arch="dcgan", img_size=config.img_size, d_width=config.width,
+        self.net = arch.discriminator(ModelConfig(arch="dcgan", img_size=config.input_size, d_width=config.width,
                                                   d_spectral_norm=True))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.config.input_size:
+            x = F.interpolate(x, size=(self.config.input_size,) * 2, mode="area")
         return self.net(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -88,16 +99,36 @@ class Critic(nn.Module):
 
     def keep_probability(self, x: torch.Tensor) -> torch.Tensor:
         """(N,) the chance that rejection sampling keeps each image."""
-        return torch.exp((self(x) - self.config.ceiling).clamp(max=0))
+        return keep_probability(self(x), self.config.ceiling, self.config.strength)
+
+
+def keep_probability(s: torch.Tensor, ceiling: float, strength: float) -> torch.Tensor:
+    """min(1, exp(strength * (s - ceiling))) for calibrated log density ratios ``s``."""
+    return torch.exp(strength * (s - ceiling).clamp(max=0))
+
+
+@torch.no_grad()
+def with_strength(generator, critic: Critic, strength: float, n: int = 4096, seed: int = 3) -> Critic:
+    """``critic`` set to ``strength``, its keep rate measured again on ``n`` fresh samples of ``generator``."""
+    critic.config = replace(critic.config, strength=strength)
+    device = next(generator.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    kept = [critic.keep_probability(generator(torch.randn(BATCH, generator.config.z_dim, generator=gen).to(device)))
+            for _ in range(max(1, n // BATCH))]
+    critic.config = replace(critic.config, keep_rate=round(float(torch.cat(kept).mean()), 4))
+    return critic
 
 
 # ---------------------------------------------------------------- sampling
 
 @torch.no_grad()
 def critic_latents(generator, critic: Critic, n: int, seed: int, *, truncation: float = 1.0,
-                   max_batches: int = 1000) -> tuple[torch.Tensor, float]:
+                   max_batches: int | None = None) -> tuple[torch.Tensor, float]:
     """``n`` latents (n, z_dim) kept by rejection sampling, and the share of candidates kept.
-    Candidates are N(0, I) latents scaled by ``truncation``, drawn BATCH at a time from ``seed``."""
+    Candidates are N(0, I) latents scaled by ``truncation``, drawn BATCH at a time from ``seed``; a
+    RuntimeError after ``max_batches`` (default: four times what the critic's keep rate needs)."""
+    if max_batches is None:
+        max_batches = math.ceil(4 * n / (BATCH * max(critic.config.keep_rate, 1e-3))) + 10
     device = next(generator.parameters()).device
     gen = torch.Generator().manual_seed(int(seed))
     kept, drawn = [], 0
@@ -165,7 +196,7 @@ def fit_platt(real_logits: torch.Tensor, fake_logits: torch.Tensor, iters: int =
 
 
 def train_critic(generator, real: torch.Tensor, *, config: CriticTrainConfig = CriticTrainConfig(), width: int = 64,
-                 max_seconds: float | None = None,
+                 input_size: int = 64, max_seconds: float | None = None,
                  callback: Callable[[int, dict], None] | None = None) -> tuple[Critic, dict]:
     """Train and calibrate a critic for ``generator`` (frozen, eval mode) on uint8 real faces (N, 3, S, S)
     at its size. Returns the critic (eval mode) and a report: the loss per check, the held-out loss and
@@ -173,7 +204,8 @@ def train_critic(generator, real: torch.Tensor, *, config: CriticTrainConfig = C
     c = generator.config
     device = next(generator.parameters()).device
     train, held = (real[i] for i in holdout_split(len(real), config.holdout, config.seed))
-    critic = Critic(CriticConfig(img_size=c.img_size, width=width)).to(device).train()
+    critic = Critic(CriticConfig(img_size=c.img_size, input_size=min(input_size, c.img_size), width=width))
+    critic.to(device).train()
     generator.eval()
     gen = torch.Generator().manual_seed(config.seed)
     check_gen = lambda: torch.Generator().manual_seed(config.seed + 1)  # the same samples at every check
@@ -210,8 +242,9 @@ def train_critic(generator, real: torch.Tensor, *, config: CriticTrainConfig = C
     scale, bias = fit_platt(real_logits, fake_logits)
     s_fake = scale * fake_logits + bias
     ceiling = float(torch.quantile(s_fake, config.ceiling_quantile))
-    keep = torch.exp((s_fake - ceiling).clamp(max=0))
-    critic.config = replace(critic.config, scale=scale, bias=bias, ceiling=ceiling, keep_rate=round(float(keep.mean()), 4))
+    keep = keep_probability(s_fake, ceiling, config.strength)
+    critic.config = replace(critic.config, scale=scale, bias=bias, ceiling=ceiling, strength=config.strength,
+                            keep_rate=round(float(keep.mean()), 4))
     report = {"checks": checks, "best_step": best[1] if best else step, "steps": step,
               "held_loss": _balanced_bce(real_logits, fake_logits),
               "held_accuracy": float(((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2),
@@ -257,4 +290,4 @@ def load_critic(folder: str | os.PathLike, generator=None) -> Critic:
 
 
 __all__ = ["BATCH", "Critic", "CriticConfig", "CriticTrainConfig", "critic_latents", "fit_platt", "has_critic",
-           "holdout_split", "load_critic", "save_critic", "train_critic"]
+           "holdout_split", "keep_probability", "load_critic", "save_critic", "train_critic", "with_strength"]
