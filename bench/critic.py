@@ -13,8 +13,9 @@ sets the saved critic's strength (1: full rejection sampling).
 Then scores with catgan.eval's protocol (--n samples, seed 0, FID and KID against every real face,
 near-copies): --weights as it is, --out through its critic, and --out at each --sweep strength; and
 KID apart against the faces the critic trained on and the tenth it never saw, so that a critic that
-had learnt its training faces by heart would show. Prints the critic's held-out report and the rows,
-and writes them to --report.
+had learnt its training faces by heart would show; improved precision and recall (realism and
+coverage); and the --judges' cat-rates. Prints the critic's held-out report and the rows, and writes
+them to --report.
 
 --picture draws, from 1,024 samples of seed 0, the ten the critic rates highest, ten around the
 median and the ten lowest, with each row's chance of being kept. --results puts --out's row of a
@@ -90,8 +91,10 @@ def score(ev: Evaluator, folder: Path) -> dict:
     start = time.perf_counter()
     row = ev.generator_row(str(folder))
     out = {k: row.get(k) for k in ("fid", "kid", "kid_std", "near_copy_fraction", "critic_keep_rate")}
+    out["cat_rate"] = {judge: r["cat_rate"] for judge, r in row["judges"].items()}
     generator, fake, _ = ev.samples(str(folder))
     feats, real = ev.features(fake, folder.name), ev.real(generator.config.img_size)["features"]
+    out["precision"], out["recall"] = metrics.precision_recall(real, feats)
     split = holdout_split(len(real), CriticTrainConfig.holdout, CriticTrainConfig.seed)
     for name, idx in zip(("kid_critic_train_faces", "kid_held_out_faces"), split):
         out[name] = metrics.kid(real[idx], feats)[0]
@@ -110,6 +113,8 @@ def main() -> int:
                     help="the side the critic sees (32: images area-averaged to half size first)")
     ap.add_argument("--n", type=int, default=2000, help="samples per FID/KID (0: train only)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--judges", type=lambda v: [j for j in v.split(",") if j], default=["efficientnet_lite0", "resnet-animals"],
+                    help="judges whose cat-rate each row reports (comma-separated; empty: none)")
     ap.add_argument("--fresh", action="store_true", help="train a new critic even if --out has one")
     ap.add_argument("--report", default=None, help="JSON report (default: results/critic-<out name>.json)")
     ap.add_argument("--strength", type=float, default=None,
@@ -162,7 +167,7 @@ def main() -> int:
         picture(load_generator(out), load_critic(out)).save(args.picture, quality=92)
         print(f"wrote {args.picture}")
     if args.n:
-        ev = Evaluator(EvalConfig(real=args.data, judges=(), n=args.n, progress=True))
+        ev = Evaluator(EvalConfig(real=args.data, judges=tuple(args.judges), n=args.n, progress=True))
         rows = [("without critic", src), (f"critic at strength {load_critic(out).config.strength:g}", out)]
         with tempfile.TemporaryDirectory() as tmp:
             for strength in args.sweep:  # each in a copy of --out with its critic at that strength
@@ -175,8 +180,10 @@ def main() -> int:
                 atomic_write_text(report_path, json.dumps(report, indent=2))
                 print(f"{label}: FID {r['fid']:.2f}  KID {r['kid'] * 1e3:.2f}e-3 (against the critic's training "
                       f"faces {r['kid_critic_train_faces'] * 1e3:.2f}e-3, held-out {r['kid_held_out_faces'] * 1e3:.2f}"
-                      f"e-3)  near-copies {r['near_copy_fraction']:.1%}  kept {r.get('critic_keep_rate') or 1:.1%}  "
-                      f"{r['seconds']:.0f} s", flush=True)
+                      f"e-3)  precision {r['precision']:.3f}  recall {r['recall']:.3f}  near-copies "
+                      f"{r['near_copy_fraction']:.1%}  cat-rate "
+                      + ", ".join(f"{judge} {rate:.1%}" for judge, rate in r["cat_rate"].items())
+                      + f"  kept {r.get('critic_keep_rate') or 1:.1%}  {r['seconds']:.0f} s", flush=True)
     print(f"wrote {report_path}")
     return 0
 

@@ -67,6 +67,22 @@ def test_every_registered_feature_metric_puts_a_shifted_set_farther():
         assert near < far, (name, near, far)
 
 
+def test_precision_and_recall_tell_realism_from_coverage():
+    """A second draw of the same distribution is inside the real manifold and covers it; a set pulled
+    toward the mean (truncation) is realistic but covers little; a shifted set is neither."""
+    gen = torch.Generator().manual_seed(3)
+    real, same = torch.randn(2, 600, 4, generator=gen, dtype=torch.float64)
+    p_same, r_same = metrics.precision_recall(real, same)
+    p_narrow, r_narrow = metrics.precision_recall(real, same * 0.3)
+    p_far, r_far = metrics.precision_recall(real, same + 3.0)
+    assert p_same > 0.8 and r_same > 0.8
+    assert p_narrow > 0.95 and r_narrow < 0.5
+    assert p_far < 0.2 and r_far < 0.2
+    assert metrics.precision_recall(real[:50], same) == metrics.precision_recall(real[:50], same)  # seeded
+    with pytest.raises(ValueError, match="more than k=3"):
+        metrics.precision_recall(real[:3], same)
+
+
 def test_features_are_cached_by_content(tmp_path):
     calls = []
 

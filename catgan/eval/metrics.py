@@ -1,4 +1,5 @@
-"""Metrics: FID and KID on TF-Inception pool3 features, near-copy (memorisation) check, cat-rate.
+"""Metrics: FID, KID and precision/recall on TF-Inception pool3 features, near-copy (memorisation)
+check, cat-rate.
 
 ``FEATURE_METRICS`` is the registry of metrics computed from two feature sets (real, generated).
 Inception features (and, in evaluate, judge probabilities) are cached on disk under a hash of the
@@ -91,6 +92,32 @@ def kid(real: torch.Tensor, fake: torch.Tensor, *, subsets: int = 100, subset_si
         off = (kxx.sum() - kxx.diagonal().sum() + kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
         values.append(float(off - 2 * kxy.mean()))
     return float(np.mean(values)), float(np.std(values))
+
+
+def _knn_radii(x: torch.Tensor, k: int, chunk: int = 1024) -> torch.Tensor:
+    """Distance from each row of ``x`` to its k-th nearest other row."""
+    return torch.cat([torch.cdist(x[i:i + chunk], x).kthvalue(k + 1, dim=1).values for i in range(0, len(x), chunk)])
+
+
+def _covered(queries: torch.Tensor, refs: torch.Tensor, radii: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """Whether each query lies inside some ref's k-NN ball."""
+    return torch.cat([(torch.cdist(queries[i:i + chunk], refs) <= radii[None]).any(1)
+                      for i in range(0, len(queries), chunk)])
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, *, k: int = 3, seed: int = 0) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019): the share of generated features inside
+    the real set's k-NN manifold (realism), and of real features inside the generated one (coverage).
+    Both sets are cut to the smaller one's size (seeded), since a ball's radius depends on the set's size."""
+    m = min(len(real), len(fake))
+    if m <= k:
+        raise ValueError(f"precision and recall need more than k={k} images per set")
+    gen = torch.Generator().manual_seed(seed)
+    x = real.double()[torch.randperm(len(real), generator=gen)[:m]]
+    y = fake.double()[torch.randperm(len(fake), generator=gen)[:m]]
+    precision = _covered(y, x, _knn_radii(x, k)).double().mean()
+    recall = _covered(x, y, _knn_radii(y, k)).double().mean()
+    return float(precision), float(recall)
 
 
 FEATURE_METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], object]] = {"fid": fid, "kid": kid}
