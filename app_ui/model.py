@@ -88,6 +88,19 @@ def card_fid(folder: str) -> float | None:
     return float(fid) if isinstance(fid, (int, float)) else None
 
 
+def _read_once(cache: dict, key: str, loaded: hub.Loaded, load, what: str):
+    """A network kept beside model ``key``'s generator (``load(folder, generator)``), read into ``cache``
+    once: None where the folder has none, a gr.Error where it is broken."""
+    if key not in cache:
+        try:
+            cache[key] = load(loaded.folder or "", loaded.generator)
+        except FileNotFoundError:
+            cache[key] = None
+        except ValueError as e:
+            raise fail(f"This model's {what} can't be used: {short(e, 200)}") from None
+    return cache[key]
+
+
 def shown_location(loaded: hub.Loaded) -> str:
     """Where the weights came from, without the server's folders: a repo id, or a relative path."""
     return loaded.location if loaded.origin in ("hub", "cache") else public_path(loaded.location)
@@ -153,14 +166,7 @@ class Models:
 
     def critic(self, key: str, loaded: hub.Loaded) -> Critic | None:
         """The model's critic (None: it has none), read once per model; a gr.Error if it is broken."""
-        if key not in self._critic_by_key:
-            try:
-                self._critic_by_key[key] = load_critic(loaded.folder or "", loaded.generator)
-            except FileNotFoundError:
-                self._critic_by_key[key] = None
-            except ValueError as e:
-                raise fail(f"This model's critic can't be used: {short(e, 200)}") from None
-        return self._critic_by_key[key]
+        return _read_once(self._critic_by_key, key, loaded, load_critic, "critic")
 
     def moved(self, name, z: torch.Tensor, sliders: dict | None = None) -> torch.Tensor:
         """Latents ``z`` (N, z_dim) of model ``name`` moved along the directions the ``sliders`` say."""
@@ -175,14 +181,7 @@ class Models:
     def encoder(self, name) -> Encoder:
         """Model ``name``'s inversion encoder, read once per model; a gr.Error if it has none."""
         key, loaded = self.load(name)
-        if key not in self._encoder_by_key:
-            try:
-                self._encoder_by_key[key] = load_encoder(loaded.folder or "", loaded.generator)
-            except FileNotFoundError:
-                self._encoder_by_key[key] = None
-            except ValueError as e:
-                raise fail(f"This model's encoder can't be used: {short(e, 200)}") from None
-        if self._encoder_by_key[key] is None:
+        if _read_once(self._encoder_by_key, key, loaded, load_encoder, "encoder") is None:
             with_one = ", ".join(self.with_encoder()) or "none here"
             raise fail(f"The model {short(name)} has no encoder, so it can't find your cat's twin. "
                        f"Pick a model that has one ({with_one}).")

@@ -78,7 +78,8 @@ def picture(generator, critic, n: int = 1024, per_row: int = 10) -> Image.Image:
         grid = make_grid(x[idx], nrow=per_row)
         block = Image.new("RGB", (grid.width, grid.height + 16), "white")
         block.paste(grid, (0, 16))
-        ImageDraw.Draw(block).text((4, 3), f"{label}: kept with probability {keep:.1%} on average", fill=(0, 0, 0))
+        text = f"{label}: kept with probability {100 * keep:.2g} % on average"
+        ImageDraw.Draw(block).text((4, 3), text, fill=(0, 0, 0))
         blocks.append(block)
     out = Image.new("RGB", (blocks[0].width, sum(b.height for b in blocks)), "white")
     for i, block in enumerate(blocks):

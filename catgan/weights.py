@@ -18,14 +18,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Callable
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from .fileio import atomic_path, atomic_write_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -67,6 +69,31 @@ def save_folder(out: str | os.PathLike, model: nn.Module, config, *, card: str, 
     else:
         os.replace(tmp, out)
     return out
+
+
+def save_beside(module: nn.Module, config, folder: str | os.PathLike, name: str, meta: str) -> Path:
+    """A network that accompanies a generator (its encoder, its critic) into the generator's weights
+    folder: ``name`` (the state dict, fp16 safetensors) and ``meta`` (``config``, a dataclass, as
+    JSON), each written atomically."""
+    folder = Path(folder)
+    tensors = {k: v.detach().cpu().half().contiguous() for k, v in module.state_dict().items()}
+    with atomic_path(folder / name) as tmp:
+        save_file(tensors, str(tmp))
+    atomic_write_text(folder / meta, json.dumps(asdict(config), indent=2))
+    return folder / name
+
+
+def read_beside(folder: str | os.PathLike, name: str, meta: str, config_cls: type, hint: str):
+    """(config, weights file) of a network saved by ``save_beside``: FileNotFoundError (with ``hint``)
+    when the folder has none, ValueError when ``meta`` is not a ``config_cls``."""
+    folder = Path(folder)
+    if not (folder / meta).is_file() or not (folder / name).is_file():
+        raise FileNotFoundError(f"no {name} + {meta} in {folder}; {hint}")
+    data = json.loads((folder / meta).read_text())
+    unknown = sorted(set(data) - {f.name for f in fields(config_cls)}) if isinstance(data, dict) else ["?"]
+    if unknown:
+        raise ValueError(f"{folder / meta} has unknown keys {unknown}; is it a catgan {name.split('.')[0]}?")
+    return config_cls(**data), folder / name
 
 
 def read_config(folder: str | os.PathLike, parse: Callable[[dict], object]):

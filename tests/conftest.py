@@ -12,6 +12,8 @@ from hub_standin import fake_hub  # noqa: F401 - the local stand-in for the Hub'
 from PIL import Image
 from safetensors import safe_open
 
+from catgan.models import ModelConfig, build_generator
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CATGAN_SHARED", ROOT.parent / "shared"))
 CAT_FACES = SHARED / "data" / "cat-faces-64.zip"
@@ -70,6 +72,17 @@ def jpeg_bytes(img: Image.Image, fmt: str = "JPEG", **kw) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+def tiny_generator(seed: int = 0, z_dim: int = 16):
+    """A 32 px DCGAN whose images depend strongly on z: DCGAN's N(0, 0.02) init would render every z
+    as almost the same grey image."""
+    torch.manual_seed(seed)
+    generator = build_generator(ModelConfig(arch="dcgan", img_size=32, g_width=8, d_width=8, z_dim=z_dim))
+    for m in generator.modules():
+        if isinstance(m, torch.nn.ConvTranspose2d):
+            torch.nn.init.normal_(m.weight, 0.0, m.in_channels ** -0.5)
+    return generator.eval()
 
 
 def assert_fp16_file_loads_exactly(model: torch.nn.Module, path: Path) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from torch import nn
+from conftest import tiny_generator
 
 from catgan.eval.evaluate import EvalConfig, Evaluator
 from catgan.eval.inception import inception_weights_path
@@ -36,16 +36,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def tiny_generator(seed: int = 0):
-    """A 32 px DCGAN whose images depend strongly on z (DCGAN's N(0, 0.02) init renders every z alike)."""
-    torch.manual_seed(seed)
-    generator = build_generator(ModelConfig(arch="dcgan", img_size=32, g_width=8, d_width=8, z_dim=Z_DIM))
-    for m in generator.modules():
-        if isinstance(m, nn.ConvTranspose2d):
-            nn.init.normal_(m.weight, 0.0, m.in_channels ** -0.5)
-    return generator.eval()
 
 
 def test_platt_scaling_recovers_a_known_calibration():

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_generator
 from PIL import Image
-from torch import nn
 
 from catgan.data.faces import Box, crop_face, find_face
 from catgan.latent.encoder import (
@@ -34,17 +34,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def tiny_generator(seed: int = 0):
-    """A 32 px DCGAN whose images depend strongly on z: DCGAN's N(0, 0.02) init would render every z
-    as almost the same grey image, which any z inverts."""
-    torch.manual_seed(seed)
-    generator = build_generator(ModelConfig(arch="dcgan", img_size=32, g_width=8, d_width=8, z_dim=Z_DIM))
-    for m in generator.modules():
-        if isinstance(m, nn.ConvTranspose2d):
-            nn.init.normal_(m.weight, 0.0, m.in_channels ** -0.5)
-    return generator.eval()
 
 
 def targets(generator, n: int = 4, seed: int = 1):

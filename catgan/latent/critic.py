@@ -19,23 +19,20 @@ included) and critic.safetensors (fp16); read back strictly, never unpickled.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 
-from ..fileio import atomic_path, atomic_write_text
 from ..images import to_float
 from ..models import ModelConfig, architecture
-from ..weights import CRITIC_META, CRITIC_NAME, load_weights_strict
+from ..weights import CRITIC_META, CRITIC_NAME, load_weights_strict, read_beside, save_beside
 
 BATCH = 64  # candidates judged at a time; fixed, so a seed's kept latents do not depend on n
 
@@ -258,12 +255,7 @@ def train_critic(generator, real: torch.Tensor, *, config: CriticTrainConfig = C
 
 def save_critic(critic: Critic, folder: str | os.PathLike) -> Path:
     """Write critic.safetensors (fp16) + critic.json into ``folder`` (a generator's weights folder), atomically."""
-    folder = Path(folder)
-    tensors = {k: v.detach().cpu().half().contiguous() for k, v in critic.state_dict().items()}
-    with atomic_path(folder / CRITIC_NAME) as tmp:
-        save_file(tensors, str(tmp))
-    atomic_write_text(folder / CRITIC_META, json.dumps(asdict(critic.config), indent=2))
-    return folder / CRITIC_NAME
+    return save_beside(critic, critic.config, folder, CRITIC_NAME, CRITIC_META)
 
 
 def has_critic(folder: str | os.PathLike) -> bool:
@@ -273,19 +265,12 @@ def has_critic(folder: str | os.PathLike) -> bool:
 def load_critic(folder: str | os.PathLike, generator=None) -> Critic:
     """The critic saved in ``folder``, loaded strictly (every key and shape, finite values); with
     ``generator``, its img_size must match. FileNotFoundError if the folder has none."""
-    folder = Path(folder)
-    if not has_critic(folder):
-        raise FileNotFoundError(f"no {CRITIC_NAME} + {CRITIC_META} in {folder}; train one with bench/critic.py")
-    meta = folder / CRITIC_META
-    data = json.loads(meta.read_text())
-    unknown = sorted(set(data) - {f.name for f in fields(CriticConfig)}) if isinstance(data, dict) else ["?"]
-    if unknown:
-        raise ValueError(f"{meta} has unknown keys {unknown}; is it a catgan critic?")
-    config = CriticConfig(**data)
+    config, weights = read_beside(folder, CRITIC_NAME, CRITIC_META, CriticConfig, "train one with bench/critic.py")
     if generator is not None and config.img_size != generator.config.img_size:
-        raise ValueError(f"{meta} is for {config.img_size} px; the generator makes {generator.config.img_size} px")
+        raise ValueError(f"{Path(folder) / CRITIC_META} is for {config.img_size} px; the generator makes "
+                         f"{generator.config.img_size} px")
     critic = Critic(config)
-    load_weights_strict(critic, folder / CRITIC_NAME)
+    load_weights_strict(critic, weights)
     return critic.eval()
 
 

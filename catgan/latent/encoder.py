@@ -11,22 +11,19 @@ encoder.safetensors (fp16, about 2 MB at the default width); read back strictly,
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 
-from ..fileio import atomic_path, atomic_write_text
 from ..images import to_float
-from ..weights import ENCODER_META, ENCODER_NAME, load_weights_strict
+from ..weights import ENCODER_META, ENCODER_NAME, load_weights_strict, read_beside, save_beside
 from .perceptual import Perceptual
 
 
@@ -143,29 +140,16 @@ def train_encoder(generator, real: torch.Tensor | None = None, *, encoder: Encod
 
 def save_encoder(encoder: Encoder, folder: str | os.PathLike) -> Path:
     """Write encoder.safetensors (fp16) + encoder.json into ``folder`` (a generator's weights folder), atomically."""
-    folder = Path(folder)
-    tensors = {k: v.detach().cpu().half().contiguous() for k, v in encoder.state_dict().items()}
-    with atomic_path(folder / ENCODER_NAME) as tmp:
-        save_file(tensors, str(tmp))
-    atomic_write_text(folder / ENCODER_META, json.dumps(asdict(encoder.config), indent=2))
-    return folder / ENCODER_NAME
+    return save_beside(encoder, encoder.config, folder, ENCODER_NAME, ENCODER_META)
 
 
 def load_encoder(folder: str | os.PathLike, generator=None) -> Encoder:
     """The encoder saved in ``folder``, loaded strictly (every key and shape, finite values); with
     ``generator``, its img_size and z_dim must match. FileNotFoundError if the folder has none."""
-    folder = Path(folder)
-    meta, weights = folder / ENCODER_META, folder / ENCODER_NAME
-    if not meta.is_file() or not weights.is_file():
-        raise FileNotFoundError(f"no {ENCODER_NAME} + {ENCODER_META} in {folder}; train one with bench/inversion.py")
-    data = json.loads(meta.read_text())
-    unknown = sorted(set(data) - {f.name for f in fields(EncoderConfig)}) if isinstance(data, dict) else ["?"]
-    if unknown:
-        raise ValueError(f"{meta} has unknown keys {unknown}; is it a catgan encoder?")
-    config = EncoderConfig(**data)
+    config, weights = read_beside(folder, ENCODER_NAME, ENCODER_META, EncoderConfig, "train one with bench/inversion.py")
     if generator is not None and (config.img_size, config.z_dim) != (generator.config.img_size, generator.config.z_dim):
-        raise ValueError(f"{meta} is for {config.img_size} px, z_dim {config.z_dim}; the generator has "
-                         f"{generator.config.img_size} px, z_dim {generator.config.z_dim}")
+        raise ValueError(f"{Path(folder) / ENCODER_META} is for {config.img_size} px, z_dim {config.z_dim}; the "
+                         f"generator has {generator.config.img_size} px, z_dim {generator.config.z_dim}")
     encoder = Encoder(config)
     load_weights_strict(encoder, weights)
     return encoder.eval()
