@@ -185,7 +185,8 @@ def main() -> int:
                       f"{r['near_copy_fraction']:.1%}  cat-rate "
                       + ", ".join(f"{judge} {rate:.1%}" for judge, rate in r["cat_rate"].items())
                       + f"  kept {r.get('critic_keep_rate') or 1:.1%}  {r['seconds']:.0f} s", flush=True)
-    print(f"wrote {report_path}")
+    if report_path.is_file():
+        print(f"report: {report_path}")
     return 0
 
 

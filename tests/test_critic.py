@@ -172,3 +172,24 @@ def test_the_app_draws_a_model_with_a_critic_through_it_in_every_tab(tmp_path):
     moved = models.latents("dcgan-32-critic", 7, 1.0, {"pc1": 2.0}, n=5)[1]
     assert not torch.equal(moved, z) and moved.shape == z.shape
     assert models.fake().image.shape == (3, 32, 32)
+
+
+def test_a_critic_travels_with_its_model_to_the_hub_and_onto_its_card(fake_hub, tmp_path):
+    """Publishing uploads the critic beside the generator and the card says how samples are drawn;
+    a Hub load brings the critic back, and refresh_card renders the same section locally."""
+    from catgan.hub.card import refresh_card
+    from catgan.hub.loader import load
+    from catgan.hub.publish import publish
+
+    folder = tmp_path / "dcgan-32-critic"
+    tiny_generator().save_pretrained(folder)
+    save_critic(Critic(CriticConfig(img_size=32, width=8, strength=0.5, keep_rate=0.25)), folder)
+    refresh_card(folder)
+    local = (folder / "README.md").read_text()
+    assert "## Critic" in local and "strength 0.5" in local and "keeps 25.0%" in local
+    publish(folder, "me/catgan-dcgan-32-critic")
+    files = fake_hub.files("me/catgan-dcgan-32-critic")
+    assert {CRITIC_NAME, CRITIC_META} <= set(files) and files[CRITIC_NAME] == (folder / CRITIC_NAME).read_bytes()
+    assert "load_critic(loaded.folder, loaded.generator)" in files["README.md"].decode()
+    loaded = load("me/catgan-dcgan-32-critic", cache_dir=tmp_path / "hf-cache")
+    assert load_critic(loaded.folder, loaded.generator).config.strength == 0.5

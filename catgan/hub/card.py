@@ -165,9 +165,10 @@ def render_card(config: ModelConfig, *, folder: str | os.PathLike | None = None,
                   f"`{CRITIC_NAME}` + `{CRITIC_META}`: a discriminator trained against this generator after its "
                   "training (which left it frozen), then calibrated on held-out faces so that its output s(x) "
                   "estimates log p_data(x) / p_G(x). Sampling keeps a cat with probability "
-                  "min(1, exp(s(x) - ceiling)) and redraws the rest: discriminator rejection sampling (Azadi et "
-                  f"al. 2019). It keeps {critic['keep_rate']:.0%} of the generator's samples; the samples above "
-                  "and the metrics are of the kept ones.", ""]
+                  f"min(1, exp({critic['strength']:g} × (s(x) - ceiling))) and redraws the rest: discriminator "
+                  f"rejection sampling (Azadi et al. 2019) at strength {critic['strength']:g}. It keeps "
+                  f"{critic['keep_rate']:.1%} of the generator's samples; the samples above and the metrics are "
+                  "of the kept ones.", ""]
     lines += ["## Model config", "", "```json", json.dumps(asdict(config), indent=2), "```", ""]
     return "\n".join(lines)
 
