@@ -47,6 +47,7 @@ NO_FACE = ("No cat face was found in that photo. Click the middle of your cat's 
            "picture\" if the photo is already a close-up of the face.")
 RESAMPLING = {"nearest": Image.Resampling.NEAREST, "bicubic": Image.Resampling.BICUBIC}
 KEPT_CAPACITY = 512  # (model, seed, truncation) -> latents a critic kept; at most 256 x 100 floats each
+CRITIC_MAX_BATCHES = 64  # candidates a critic may judge per request, in batches of 64: a few seconds at most
 
 
 def amounts_of(sliders: dict | None, names=PCS) -> list[float]:
@@ -155,8 +156,13 @@ class Models:
         with self._kept_lock:
             z = self._kept.get(memo)
         if z is None or len(z) < n:  # kept latents are the same whatever n: the longest run serves all
-            with torch.inference_mode():
-                z = critic_latents(loaded.generator, critic, n, seed, truncation=truncation)[0]
+            try:
+                with torch.inference_mode():
+                    z = critic_latents(loaded.generator, critic, n, seed, truncation=truncation,
+                                       max_batches=CRITIC_MAX_BATCHES)[0]
+            except RuntimeError:
+                raise fail(f"This model's critic keeps too few of its cats to draw {n} in time; ask for fewer, "
+                           "or pick another model.") from None
         with self._kept_lock:
             self._kept[memo] = z
             self._kept.move_to_end(memo)
@@ -237,10 +243,11 @@ class Models:
         return self._named_by_key[key]
 
     def describe(self, name) -> str:
-        c = (loaded := self.load(name)[1]).generator.config
+        key, loaded = self.load(name)
+        c = loaded.generator.config
         text = (f"**{short(name)}**: {c.arch.upper()} at {c.img_size} px, z_dim {c.z_dim}; "
                 f"weights from `{shown_location(loaded)}` ({loaded.origin})")
-        if self.critic(self.load(name)[0], loaded) is not None:
+        if self.critic(key, loaded) is not None:
             text += "; its cats are drawn through its critic (rejection sampling: the less convincing are redrawn)"
         return text + (f"  \n⚠️ {scrub(loaded.notice)}" if loaded.notice else "")
 

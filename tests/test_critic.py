@@ -153,6 +153,7 @@ def test_the_app_draws_a_model_with_a_critic_through_it_in_every_tab(tmp_path):
     """Models.latents, behind the sample grid, the sliders, interpolation, the quiz and the score tab,
     keeps what the critic keeps, remembers it per seed, and says so in the model's description."""
     app = pytest.importorskip("app")
+    import gradio
     from app_ui import common
 
     generator = tiny_generator()
@@ -172,6 +173,11 @@ def test_the_app_draws_a_model_with_a_critic_through_it_in_every_tab(tmp_path):
     moved = models.latents("dcgan-32-critic", 7, 1.0, {"pc1": 2.0}, n=5)[1]
     assert not torch.equal(moved, z) and moved.shape == z.shape
     assert models.fake().image.shape == (3, 32, 32)
+    save_critic(Critic(CriticConfig(img_size=32, width=8, scale=0.0, bias=-100.0, ceiling=0.0)),
+                tmp_path / "dcgan-32")  # a critic that keeps nothing costs a bounded wait and says so
+    models = app.Models(common.Settings(tmp_path, app.find_sources(tmp_path)[0]))
+    with pytest.raises(gradio.Error, match="keeps too few of its cats"):
+        models.latents("dcgan-32", 1, 1.0, n=4)
 
 
 def test_a_critic_travels_with_its_model_to_the_hub_and_onto_its_card(fake_hub, tmp_path):

@@ -182,9 +182,10 @@ def refresh_card(folder: str | os.PathLike, *, metrics: dict | None = None, keep
     data = read_card_data(card.read_text()) if card.is_file() else {}
     named = load_directions(folder)
     critic = asdict(load_critic(folder).config) if has_critic(folder) else None  # read back strictly
+    metrics = metrics or (data.get("metrics") if keep_metrics else None)
     atomic_write_text(card, render_card(read_config(folder, ModelConfig.from_dict), folder=folder,
                                         train_config=data.get("train_config"), summary=data.get("summary"),
-                                        metrics=metrics or (data.get("metrics") if keep_metrics else None), gif=(folder / EVOLUTION_NAME).is_file(),
+                                        metrics=metrics, gif=(folder / EVOLUTION_NAME).is_file(),
                                         directions=named.meta if named else None,
                                         encoder=(folder / ENCODER_NAME).is_file(), critic=critic))
     return card

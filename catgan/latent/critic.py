@@ -11,8 +11,9 @@ Its logits are then calibrated (Platt scaling on held-out real faces and fresh s
 and a sample is kept with probability min(1, exp(strength * (s(x) - ceiling))): at strength 1,
 rejection sampling from p_G toward p_data; below 1, toward p_G^(1 - strength) * p_data^strength, a
 partial correction that keeps more samples (and so costs fewer forward passes). The ceiling is a high
-quantile of s over G's samples, so a few of the most convincing samples are kept for certain. Latents are drawn and judged in fixed batches from one seeded stream, so the
-k-th kept latent of a seed is the same however many are asked for.
+quantile of s over G's samples, so a few of the most convincing samples are kept for certain. Latents
+are drawn and judged in fixed batches from one seeded stream, so the k-th kept latent of a seed is the
+same however many are asked for.
 
 On disk, beside the generator in its weights folder: critic.json (CriticConfig, the calibration
 included) and critic.safetensors (fp16); read back strictly, never unpickled.
@@ -129,7 +130,8 @@ def critic_latents(generator, critic: Critic, n: int, seed: int, *, truncation: 
     device = next(generator.parameters()).device
     gen = torch.Generator().manual_seed(int(seed))
     kept, drawn = [], 0
-    generator.eval(), critic.eval()
+    generator.eval()
+    critic.eval()
     while sum(len(k) for k in kept) < n:
         if drawn >= max_batches * BATCH:
             raise RuntimeError(f"the critic kept {sum(len(k) for k in kept)} of {drawn} samples; "
