@@ -28,14 +28,7 @@ from catgan.models import ModelConfig, build_generator
 from catgan.weights import CRITIC_META, CRITIC_NAME
 
 Z_DIM = 16
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest's: torch at one thread, then as it was
 
 
 def test_platt_scaling_recovers_a_known_calibration():
