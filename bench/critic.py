@@ -58,8 +58,9 @@ def copy_folder(src: Path, out: Path, card: bool) -> None:
     """The generator's own files into ``out``, its model card too with ``card`` (a critic and its samples
     already in ``out`` stay)."""
     out.mkdir(parents=True, exist_ok=True)
+    skip = {CRITIC_NAME, CRITIC_META, SAMPLES_NAME} | (set() if card else {CARD_NAME})
     for name in FOLDER_FILES:
-        if (src / name).is_file() and name not in (CRITIC_NAME, CRITIC_META, SAMPLES_NAME) and (card or name != CARD_NAME):
+        if (src / name).is_file() and name not in skip:
             shutil.copy(src / name, out / name)
 
 
@@ -114,7 +115,8 @@ def main() -> int:
                     help="the side the critic sees (32: images area-averaged to half size first)")
     ap.add_argument("--n", type=int, default=2000, help="samples per FID/KID (0: train only)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--judges", type=lambda v: [j for j in v.split(",") if j], default=["efficientnet_lite0", "resnet-animals"],
+    ap.add_argument("--judges", type=lambda v: [j for j in v.split(",") if j],
+                    default=["efficientnet_lite0", "resnet-animals"],
                     help="judges whose cat-rate each row reports (comma-separated; empty: none)")
     ap.add_argument("--fresh", action="store_true", help="train a new critic even if --out has one")
     ap.add_argument("--report", default=None, help="JSON report (default: results/critic-<out name>.json)")

@@ -36,9 +36,9 @@ SAMPLES_NAME, EVOLUTION_NAME = "samples.png", "evolution.gif"
 DIRECTIONS_NAME, DIRECTIONS_META, DIRECTIONS_PICTURE = "directions.safetensors", "directions.json", "directions.jpg"
 ENCODER_NAME, ENCODER_META = "encoder.safetensors", "encoder.json"
 CRITIC_NAME, CRITIC_META = "critic.safetensors", "critic.json"
+# every file a weights folder may hold: what publish and deploy ship
 FOLDER_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, SAMPLES_NAME, EVOLUTION_NAME, DIRECTIONS_NAME, DIRECTIONS_META,
-                DIRECTIONS_PICTURE, ENCODER_NAME, ENCODER_META, CRITIC_NAME, CRITIC_META)  # every file a weights folder may hold: what
-# publish and deploy ship
+                DIRECTIONS_PICTURE, ENCODER_NAME, ENCODER_META, CRITIC_NAME, CRITIC_META)
 
 
 def save_folder(out: str | os.PathLike, model: nn.Module, config, *, card: str, fp16: bool = False,

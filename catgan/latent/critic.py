@@ -92,8 +92,12 @@ class Critic(nn.Module):
             x = F.interpolate(x, size=(self.config.input_size,) * 2, mode="area")
         return self.net(x)
 
+    def calibrated(self, logits: torch.Tensor) -> torch.Tensor:
+        """Raw logits -> s, the calibrated log density ratios."""
+        return self.config.scale * logits + self.config.bias
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.config.scale * self.logits(x) + self.config.bias
+        return self.calibrated(self.logits(x))
 
     def keep_probability(self, x: torch.Tensor) -> torch.Tensor:
         """(N,) the chance that rejection sampling keeps each image."""
@@ -108,12 +112,11 @@ def keep_probability(s: torch.Tensor, ceiling: float, strength: float) -> torch.
 @torch.no_grad()
 def with_strength(generator, critic: Critic, strength: float, n: int = 4096, seed: int = 3) -> Critic:
     """``critic`` set to ``strength``, its keep rate measured again on ``n`` fresh samples of ``generator``."""
-    critic.config = replace(critic.config, strength=strength)
+    config = replace(critic.config, strength=strength)  # a strength out of [0, 1] is refused before any work
     device = next(generator.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    kept = [critic.keep_probability(generator(torch.randn(BATCH, generator.config.z_dim, generator=gen).to(device)))
-            for _ in range(max(1, n // BATCH))]
-    critic.config = replace(critic.config, keep_rate=round(float(torch.cat(kept).mean()), 4))
+    logits = _sample_logits(generator, critic, n, torch.Generator().manual_seed(seed), device)
+    keep = keep_probability(critic.calibrated(logits), config.ceiling, strength)
+    critic.config = replace(config, keep_rate=round(float(keep.mean()), 4))
     return critic
 
 
@@ -161,7 +164,8 @@ def _flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 @torch.no_grad()
 def _logits(net: Callable, images: torch.Tensor, device, batch: int = 256) -> torch.Tensor:
-    return torch.cat([net(to_float(images[i:i + batch]).to(device)).float().cpu() for i in range(0, len(images), batch)])
+    return torch.cat([net(to_float(images[i:i + batch]).to(device)).float().cpu()
+                      for i in range(0, len(images), batch)])
 
 
 @torch.no_grad()
@@ -225,7 +229,8 @@ def train_critic(generator, real: torch.Tensor, *, config: CriticTrainConfig = C
             held_loss = _balanced_bce(_logits(critic.logits, held, device),
                                       _sample_logits(generator, critic, len(held), check_gen(), device))
             critic.train()
-            record = {"step": step, "loss": loss.item() / 2, "held_loss": held_loss, "seconds": time.perf_counter() - start}
+            record = {"step": step, "loss": loss.item() / 2, "held_loss": held_loss,
+                      "seconds": time.perf_counter() - start}
             checks.append(record)
             if best is None or held_loss < best[0]:
                 best = (held_loss, step, {k: v.detach().clone() for k, v in critic.state_dict().items()})
@@ -239,15 +244,16 @@ def train_critic(generator, real: torch.Tensor, *, config: CriticTrainConfig = C
     real_logits = _logits(critic.logits, held, device)
     fake_logits = _sample_logits(generator, critic, config.calibration_samples, cal_gen, device)
     scale, bias = fit_platt(real_logits, fake_logits)
-    s_fake = scale * fake_logits + bias
+    critic.config = replace(critic.config, scale=scale, bias=bias)
+    s_fake = critic.calibrated(fake_logits)
     ceiling = float(torch.quantile(s_fake, config.ceiling_quantile))
     keep = keep_probability(s_fake, ceiling, config.strength)
-    critic.config = replace(critic.config, scale=scale, bias=bias, ceiling=ceiling, strength=config.strength,
+    critic.config = replace(critic.config, ceiling=ceiling, strength=config.strength,
                             keep_rate=round(float(keep.mean()), 4))
     report = {"checks": checks, "best_step": best[1] if best else step, "steps": step,
               "held_loss": _balanced_bce(real_logits, fake_logits),
               "held_accuracy": float(((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2),
-              "calibrated_held_loss": _balanced_bce(scale * real_logits + bias, s_fake),
+              "calibrated_held_loss": _balanced_bce(critic.calibrated(real_logits), s_fake),
               "scale": scale, "bias": bias, "ceiling": ceiling, "keep_rate": float(keep.mean()),
               "train_faces": len(train), "held_faces": len(held)}
     return critic, report
