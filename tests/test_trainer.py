@@ -299,6 +299,43 @@ def test_d_steps_and_g_steps_update_each_network_that_often_on_fresh_batches(tmp
     assert summary["images_seen"] == 48 and summary["epochs"] == 1.0
 
 
+def record_learning_rates(trainer: Trainer) -> list[tuple[float, float]]:
+    """The (G, D) learning rates each step of ``trainer`` ran at."""
+    seen, step = [], trainer.train_step
+
+    def spy():
+        out = step()
+        seen.append((trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]))
+        return out
+
+    trainer.train_step = spy
+    return seen
+
+
+def test_lr_decay_lowers_both_rates_linearly_over_the_last_steps_and_a_resume_keeps_the_schedule(tmp_path):
+    kw = dict(steps=6, lr_decay=4, lr_g=1e-3, lr_d=3e-3)
+    whole = tiny_trainer(tmp_path / "whole", numbered_images(48), **kw)
+    rates = record_learning_rates(whole)
+    whole.fit()
+    scales = [1, 1, 1, 0.75, 0.5, 0.25]  # the last 4 of 6 steps fall linearly, to 1/4 at the last
+    assert sum(rates, ()) == pytest.approx(sum([(1e-3 * s, 3e-3 * s) for s in scales], ()))
+    first = tiny_trainer(tmp_path / "first", numbered_images(48), **kw)
+    for _ in range(4):  # four steps, then a new process resumes from their state
+        first.train_step()
+        first.step += 1
+    resumed = tiny_trainer(tmp_path / "resumed", numbered_images(48), **kw)
+    resumed.load_state_dict(first.state_dict())
+    later = record_learning_rates(resumed)
+    resumed.fit()
+    assert later == rates[4:]
+    constant = tiny_trainer(tmp_path / "constant", numbered_images(48), steps=3, lr_g=1e-3, lr_d=3e-3)
+    unchanged = record_learning_rates(constant)
+    constant.fit()
+    assert unchanged == [(1e-3, 3e-3)] * 3
+    with pytest.raises(ValueError, match="--lr-decay must be >= 0"):
+        TrainConfig(steps=3, lr_decay=-1)
+
+
 def test_rals_compares_with_the_real_batch_in_both_losses(tmp_path, monkeypatch):
     from catgan.train import losses
 

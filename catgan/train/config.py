@@ -31,6 +31,7 @@ class TrainConfig:
     label_noise: float = 0.0  # fraction of D targets flipped, bce only
     d_steps: int = 1  # D updates per step (the poster's D/G balance)
     g_steps: int = 1  # G updates per step
+    lr_decay: int = 0  # the last N steps: both learning rates fall linearly toward 0 (0: constant rates)
     ema_decay: float = 0.999  # EMA of G's weights; the exported generator is the EMA one
     diffaug: str = ""  # DiffAugment policy, e.g. "color,translation"
     flip: bool = True  # random horizontal flips of real images
@@ -60,7 +61,7 @@ class TrainConfig:
         for name in ("batch_size", "d_steps", "g_steps", "log_every", "sample_every", "ckpt_every", "grid_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
-        for name in ("epochs", "steps", "limit", "seed", "d_warmup"):
+        for name in ("epochs", "steps", "limit", "seed", "d_warmup", "lr_decay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.epochs < 1 and self.steps < 1:

@@ -107,9 +107,21 @@ class Trainer:
         x = diff_augment(x, self.cfg.diffaug) if self.cfg.diffaug else x
         return net(x, aux=True) if aux else net(x)
 
+    def lr_scale(self) -> float:
+        """The learning rates' factor for the step about to run: 1, then over the last ``lr_decay`` steps
+        falling linearly to 1/lr_decay at the last one. A function of the step alone, so a resume goes on
+        along the same schedule."""
+        if not self.cfg.lr_decay:
+            return 1.0
+        return min(1.0, (self.total_steps - self.step) / self.cfg.lr_decay)
+
     def train_step(self) -> torch.Tensor:
         """One step; returns [loss_d, loss_g, d_real, d_fake] as a detached tensor."""
         cfg = self.cfg
+        scale = self.lr_scale()
+        for opt, lr in ((self.opt_g, cfg.lr_g), (self.opt_d, cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
         warming = self.step < cfg.d_warmup  # D alone: G and its EMA are held
         # (1) update D on d_steps fresh real batches; the last fake batch is reused for G
         for i in range(cfg.d_steps):
