@@ -313,7 +313,7 @@ def record_learning_rates(trainer: Trainer) -> list[tuple[float, float]]:
 
 
 def test_lr_decay_lowers_both_rates_linearly_over_the_last_steps_and_a_resume_keeps_the_schedule(tmp_path):
-    kw = dict(steps=6, lr_decay=4, lr_g=1e-3, lr_d=3e-3)
+    kw = {"steps": 6, "lr_decay": 4, "lr_g": 1e-3, "lr_d": 3e-3}
     whole = tiny_trainer(tmp_path / "whole", numbered_images(48), **kw)
     rates = record_learning_rates(whole)
     whole.fit()
