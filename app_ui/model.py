@@ -251,13 +251,17 @@ class Models:
             text += "; its cats are drawn through its critic (rejection sampling: the less convincing are redrawn)"
         return text + (f"  \n⚠️ {scrub(loaded.notice)}" if loaded.notice else "")
 
-    def fake(self) -> Fake:
-        """A fresh cat for the quiz: from the default model (``choices()[0]``) half of the time, else
-        from any listed model at random, so every model keeps its own fooled rate."""
+    def quiz_model(self) -> str:
+        """The model of the quiz's next fake: the default model (``choices()[0]``) half of the time, else
+        any listed model at random, so every model keeps its own fooled rate."""
         if not self.settings.sources:
             raise fail("The quiz needs a generator, and no trained weights were found (see the Sample tab).")
         main = self._main = self._main or self.choices()[0][1]
-        name = main if secrets.randbelow(2) else secrets.choice(sorted(self.settings.sources))
+        return main if secrets.randbelow(2) else secrets.choice(sorted(self.settings.sources))
+
+    def fake(self) -> Fake:
+        """A fresh cat for the quiz, from ``quiz_model()``."""
+        name = self.quiz_model()
         loaded, x = self.images(name, secrets.randbelow(2**31))
         c = loaded.generator.config
         return Fake(name, c.arch, c.img_size, x[0])
