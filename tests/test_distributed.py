@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_torchrun_two_processes(cats_zip, tmp_path):
     common = ["--data", str(cats_zip), "--limit", "256", "--size", "32", "--g-width", "16", "--d-width", "16",
-              "--batch-size", "16", "--log-every", "2", "--ckpt-every", "3", "--sample-every", "3", "--no-progress"]
+              "--batch-size", "16", "--log-every", "2", "--ckpt-every", "3", "--sample-every", "3", "--no-progress",
+              "--r1", "1", "--r1-every", "2"]  # R1's double backward under DDP: D's ranks must stay in sync
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                           str(ROOT / "train.py"), *common, "--steps", "6", "--out", str(tmp_path / "ddp")],
                          capture_output=True, text=True, timeout=600, cwd=tmp_path)

@@ -20,6 +20,19 @@ def test_known_values():
         losses.d_loss("wgan", real, fake)
 
 
+def test_r1_penalty_is_the_mean_squared_input_gradient_and_trains_d_through_it():
+    x = torch.randn(4, 3, 2, 2, requires_grad=True)
+    w = torch.randn(3, 2, 2, requires_grad=True)
+    logits = (x * w).sum(dim=(1, 2, 3)) + (x ** 2).sum(dim=(1, 2, 3))  # d logit_i / d x_i = w + 2 x_i
+    expected = (w + 2 * x).detach().square().sum(dim=(1, 2, 3)).mean()
+    penalty = losses.r1_penalty(logits, x)
+    assert penalty.item() == pytest.approx(expected.item(), rel=1e-5)
+    scaled = losses.r1_penalty(logits, x, loss_scale=2.0 ** 16)  # a GradScaler's scale comes back out
+    assert scaled.item() == pytest.approx(expected.item(), rel=1e-5)
+    penalty.backward()  # the graph reaches D's weights: d/dw mean ||w + 2x||^2 = 2 mean (w + 2x)
+    assert torch.allclose(w.grad, 2 * (w + 2 * x).detach().mean(0), atol=1e-5)
+
+
 def test_label_noise_flips_targets():
     torch.manual_seed(0)
     real, fake = torch.full((10000,), 8.0), torch.full((10000,), -8.0)

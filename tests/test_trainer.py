@@ -364,6 +364,36 @@ def test_rals_compares_with_the_real_batch_in_both_losses(tmp_path, monkeypatch)
     assert torch.isclose(stats[1], expected.detach()) and torch.isfinite(stats).all()
 
 
+def test_r1_penalises_d_at_the_last_real_batch_of_every_r1_every_th_step(tmp_path, monkeypatch):
+    from catgan.train import losses
+
+    images = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
+    plain = tiny_trainer(tmp_path / "plain", images, steps=4, d_steps=2)
+    plain_stats = plain.train_step()
+    calls, penalty = [], losses.r1_penalty
+
+    def spy(logits, inputs, loss_scale=1.0):
+        calls.append((trainer.step, inputs.detach().clone(), loss_scale))
+        return penalty(logits, inputs, loss_scale)
+
+    monkeypatch.setattr(losses, "r1_penalty", spy)
+    trainer = tiny_trainer(tmp_path / "r1", images, steps=4, d_steps=2, r1=10.0, r1_every=2)
+    served = spy_on_real_batches(trainer)
+    stats = trainer.train_step()
+    # the same D, batches and noise as the plain run: the logged (adversarial) losses agree, D's new weights don't
+    assert torch.allclose(stats[0], plain_stats[0])
+    assert not all(torch.equal(a, b) for a, b in zip(trainer.D.parameters(), plain.D.parameters(), strict=True))
+    trainer.step += 1
+    trainer.fit()
+    assert [step for step, _, _ in calls] == [0, 2]  # steps 0 and 2 of 4, each on its last D update
+    assert torch.equal(calls[0][1], served[1]) and torch.equal(calls[1][1], served[5])
+    assert {scale for _, _, scale in calls} == {1.0}  # no GradScaler in fp32
+    for bad, message in (({"r1": -1.0}, "--r1 must be"), ({"r1": float("nan")}, "--r1 must be"),
+                         ({"r1_every": 0}, "--r1-every must be >= 1")):
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(steps=3, **bad)
+
+
 @pytest.mark.parametrize("policy", ["", "cutout"])
 def test_diffaug_augments_every_input_of_d_and_only_with_a_policy(tmp_path, policy):
     trainer = tiny_trainer(tmp_path, torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8), steps=2,

@@ -32,6 +32,8 @@ class TrainConfig:
     d_steps: int = 1  # D updates per step (the poster's D/G balance)
     g_steps: int = 1  # G updates per step
     lr_decay: int = 0  # the last N steps: both learning rates fall linearly toward 0 (0: constant rates)
+    r1: float = 0.0  # R1 penalty weight gamma: D's squared gradient norm at real images (0: off)
+    r1_every: int = 16  # the R1 penalty is applied every N steps, weighted by N (lazy regularisation)
     ema_decay: float = 0.999  # EMA of G's weights; the exported generator is the EMA one
     diffaug: str = ""  # DiffAugment policy, e.g. "color,translation"
     flip: bool = True  # random horizontal flips of real images
@@ -58,7 +60,8 @@ class TrainConfig:
         if self.device not in DEVICES:
             raise ValueError(f"--device must be one of {DEVICES}")
         validate_policy(self.diffaug)
-        for name in ("batch_size", "d_steps", "g_steps", "log_every", "sample_every", "ckpt_every", "grid_size"):
+        for name in ("batch_size", "d_steps", "g_steps", "log_every", "sample_every", "ckpt_every", "grid_size",
+                     "r1_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
         for name in ("epochs", "steps", "limit", "seed", "d_warmup", "lr_decay"):
@@ -71,6 +74,8 @@ class TrainConfig:
             raise ValueError("--lr-g and --lr-d must be finite and > 0, --beta1 and --beta2 in [0, 1)")
         if not 0 < self.real_label <= 1 or not 0 <= self.label_noise < 0.5:
             raise ValueError("--real-label must be in (0, 1] and --label-noise in [0, 0.5)")
+        if not 0 <= self.r1 < math.inf:
+            raise ValueError("--r1 must be finite and >= 0")
         if not 0 <= self.ema_decay < 1:
             raise ValueError("--ema-decay must be in [0, 1)")
 

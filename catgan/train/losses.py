@@ -1,4 +1,4 @@
-"""GAN losses as pure functions of discriminator logits.
+"""GAN losses as pure functions of discriminator logits, and the R1 penalty.
 
 Each returns a scalar. ``real``/``fake`` are D's logits, shape (N,).
 """
@@ -43,3 +43,16 @@ def g_loss(kind: str, fake: torch.Tensor, real: torch.Tensor | None = None) -> t
         real = real.float()
         return ((fake - real.mean() - 1) ** 2).mean() / 2 + ((real - fake.mean() + 1) ** 2).mean() / 2
     raise ValueError(f"unknown loss {kind!r}; choose from {LOSSES}")
+
+
+def r1_penalty(logits: torch.Tensor, inputs: torch.Tensor, loss_scale: float = 1.0) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): the mean over the batch of ``|| d logits / d inputs ||^2``, with a
+    graph, so that adding it to D's loss penalises D's slope at the real images.
+
+    ``inputs`` must require grad and ``logits`` come from them. ``loss_scale`` is a mixed-precision
+    GradScaler's scale: the gradient is taken of the scaled sum, which keeps fp16 from underflowing,
+    then unscaled. Under DDP the gradient is taken out of place in each process, so it reaches no
+    all-reduce hook; D's weight gradients from the penalty are all-reduced by the ordinary backward.
+    """
+    grad, = torch.autograd.grad(logits.float().sum() * loss_scale, inputs, create_graph=True)
+    return (grad.float() / loss_scale).square().sum(dim=tuple(range(1, grad.ndim))).mean()

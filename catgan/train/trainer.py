@@ -126,6 +126,8 @@ class Trainer:
         # (1) update D on d_steps fresh real batches; the last fake batch is reused for G
         for i in range(cfg.d_steps):
             real = self.batches.get(self.step * cfg.d_steps + i)
+            penalise = cfg.r1 > 0 and i == cfg.d_steps - 1 and self.step % cfg.r1_every == 0
+            real = real.detach().requires_grad_(True) if penalise else real
             held = held_statistics(self.G) if warming else contextlib.nullcontext()  # G's BatchNorm buffers too
             with self.autocast():
                 with torch.set_grad_enabled(i == cfg.d_steps - 1 and not warming), held:
@@ -135,8 +137,10 @@ class Trainer:
                 logit_fake = self._d(fake.detach(), self.d_net)
             loss_d = aux + losses.d_loss(cfg.loss, logit_real, logit_fake, real_label=cfg.real_label,
                                          label_noise=cfg.label_noise)
+            total = loss_d + losses.r1_penalty(logit_real, real, self.scaler_d.get_scale()) * (
+                cfg.r1 / 2 * cfg.r1_every) if penalise else loss_d  # the logged loss is the adversarial one
             self.opt_d.zero_grad(set_to_none=True)
-            self.scaler_d.scale(loss_d).backward()
+            self.scaler_d.scale(total).backward()
             self.scaler_d.step(self.opt_d)
             self.scaler_d.update()
         if warming:
