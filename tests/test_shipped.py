@@ -16,7 +16,7 @@ from catgan.judges.animals import ANIMALS, OTHER, load_cifar, load_model
 from catgan.judges.train_animals import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
-GENERATORS = ("dcgan-64", "dcgan-32", "gan-64", "gan-32")
+GENERATORS = ("dcgan-64-r1", "dcgan-64", "dcgan-32", "gan-64", "gan-32")
 
 
 def folder_bytes(folder: Path) -> int:
