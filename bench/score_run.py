@@ -74,6 +74,7 @@ def main() -> int:
         entry["curve"].append({"steps": state["step"], "images_seen": state["step"] * state["train_config"]["batch_size"],
                                "train_s": round(state.get("train_time_s", 0.0), 1),
                                "cpu_s": round(cpu_s, 1), "fid": row["fid"], "kid": row["kid"]})
+        entry["curve"].sort(key=lambda c: c["steps"])  # checkpoint copies may be scored in any order
         entry["best"] = min(entry["curve"], key=lambda c: c["fid"])
         atomic_write_text(curve_path, json.dumps(result, indent=2))
         print(f"[{args.name}] step {state['step']}  cpu {cpu_s / 60:.1f} min  FID {row['fid']:.2f}  "
