@@ -22,17 +22,17 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from catgan import load_generator  # noqa: E402
 from catgan.data import load_images  # noqa: E402
+from catgan.images import luma  # noqa: E402
 from catgan.latent import latents  # noqa: E402
 from catgan.quiz.pairs import present, random_view  # noqa: E402
 
 LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
-GREY = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
 def features(images: np.ndarray) -> dict[str, np.ndarray]:
     """(N, H, W, 3) uint8 files -> one value per image and feature."""
     x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
-    grey = (x * GREY).sum(1, keepdim=True)
+    grey = luma(x).unsqueeze(1)
     laplacian = torch.nn.functional.conv2d(grey, LAPLACIAN)
     return {"sharpness": laplacian.pow(2).mean((1, 2, 3)).numpy(), "contrast": grey.std((1, 2, 3)).numpy(),
             "saturation": (x.amax(1) - x.amin(1)).mean((1, 2)).numpy(), "brightness": grey.mean((1, 2, 3)).numpy()}

@@ -148,6 +148,11 @@ def to_pil(x: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(a, "RGB") for a in arr]
 
 
+def luma(x: torch.Tensor) -> torch.Tensor:
+    """BT.601 luma of RGB images (N, 3, H, W) in [0, 1]: (N, H, W)."""
+    return 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+
+
 def make_grid(x: torch.Tensor, nrow: int | None = None, pad: int = 2) -> Image.Image:
     """Tile (N, 3, H, W) in [-1, 1] into one PIL image, ``nrow`` per row (default: square), with
     ``pad`` px white gutters (torchvision's make_grid on the uint8 images)."""

@@ -16,6 +16,7 @@ from catgan.cli import run as guarded
 from catgan.data.dataset import load_images
 from catgan.models import ModelConfig
 from catgan.train import __main__ as train_cli
+from catgan.train import losses
 from catgan.train.checkpoint import load_checkpoint
 from catgan.train.config import TrainConfig
 from catgan.train.export import export_run
@@ -110,7 +111,6 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(cats_zip, tmp_path
     images = load_images(cats_zip, 32, limit=128, progress=False).images
     cfg = TrainConfig(out=str(tmp_path / "run"), steps=20, batch_size=16, log_every=1, ckpt_every=3, sample_every=100)
     trainer = Trainer(ModelConfig(img_size=32, g_width=8, d_width=8), cfg, images, progress=False)
-    import catgan.train.losses as losses
     real_d_loss, calls = losses.d_loss, {"n": 0}
 
     def exploding(*a, **kw):
@@ -337,8 +337,6 @@ def test_lr_decay_lowers_both_rates_linearly_over_the_last_steps_and_a_resume_ke
 
 
 def test_rals_compares_with_the_real_batch_in_both_losses(tmp_path, monkeypatch):
-    from catgan.train import losses
-
     trainer = tiny_trainer(tmp_path, torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8), steps=1,
                            loss="rals")
     served = spy_on_real_batches(trainer)
@@ -365,8 +363,6 @@ def test_rals_compares_with_the_real_batch_in_both_losses(tmp_path, monkeypatch)
 
 
 def test_r1_penalises_d_at_the_last_real_batch_of_every_r1_every_th_step(tmp_path, monkeypatch):
-    from catgan.train import losses
-
     images = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
     plain = tiny_trainer(tmp_path / "plain", images, steps=4, d_steps=2)
     plain_stats = plain.train_step()

@@ -32,7 +32,7 @@ from safetensors.torch import load_file, save
 from tqdm.auto import tqdm
 
 from ..fileio import atomic_write, atomic_write_text
-from ..images import make_grid
+from ..images import luma, make_grid
 from ..weights import DIRECTIONS_META, DIRECTIONS_NAME
 from .sampling import latents, move
 
@@ -69,9 +69,9 @@ def colour_attributes(images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per image (N,): fur lightness (luma, 0..1) and warmth (R - B) on the face, background lightness."""
     x = (images.float().clamp(-1, 1) + 1) / 2
     face, back = regions(x.shape[-1])
-    luma = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
-    return {"lightness": luma[:, face].mean(1), "warmth": (x[:, 0] - x[:, 2])[:, face].mean(1),
-            "background": luma[:, back].mean(1)}
+    grey = luma(x)
+    return {"lightness": grey[:, face].mean(1), "warmth": (x[:, 0] - x[:, 2])[:, face].mean(1),
+            "background": grey[:, back].mean(1)}
 
 
 def judge_attributes(probs: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -137,8 +137,10 @@ class Trainer:
                 logit_fake = self._d(fake.detach(), self.d_net)
             loss_d = aux + losses.d_loss(cfg.loss, logit_real, logit_fake, real_label=cfg.real_label,
                                          label_noise=cfg.label_noise)
-            total = loss_d + losses.r1_penalty(logit_real, real, self.scaler_d.get_scale()) * (
-                cfg.r1 / 2 * cfg.r1_every) if penalise else loss_d  # the logged loss is the adversarial one
+            total = loss_d  # what is logged stays the adversarial loss
+            if penalise:
+                total = total + cfg.r1 / 2 * cfg.r1_every * losses.r1_penalty(logit_real, real,
+                                                                           self.scaler_d.get_scale())
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(total).backward()
             self.scaler_d.step(self.opt_d)
